@@ -1,0 +1,56 @@
+# Every target creates .venv when it is missing, so a fresh clone needs only `make demo` or `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP_CORE := $(VENV)/.installed-core
+STAMP_TEST := $(VENV)/.installed-test
+STAMP_BENCH := $(VENV)/.installed-bench
+MLFLOW_VENV := .bench-venvs/mlflow
+STAMP_PEER_MLFLOW := $(MLFLOW_VENV)/.installed
+BENCH_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: demo test bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP_CORE): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[sklearn]'
+	touch $@
+
+$(STAMP_TEST): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@ $(STAMP_CORE)
+
+$(STAMP_BENCH): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[bench]'
+	touch $@
+
+demo: $(STAMP_CORE)
+	$(BIN)/modelcycle demo
+
+test: $(STAMP_TEST)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+# The tracking peer in a venv of its own, so its pins never bend ours. The targets were set against
+# MLflow 3.17; when pip can no longer get it, the newest 3.x stands in (the report names the version).
+$(STAMP_PEER_MLFLOW):
+	rm -rf $(MLFLOW_VENV)
+	$(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/python -m pip install -q --upgrade pip
+	$(MLFLOW_VENV)/bin/python -m pip install -q 'mlflow==3.17.*' \
+		|| $(MLFLOW_VENV)/bin/python -m pip install -q 'mlflow>=3,<4'
+	touch $@
+
+# BENCH_ARGS=--quick runs the small smoke version; BENCH_ARGS=tracking picks one benchmark.
+bench: $(STAMP_BENCH) $(STAMP_PEER_MLFLOW)
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
+
+lint: $(STAMP_TEST)
+	$(BIN)/ruff check modelcycle tests benchmarks
+	$(BIN)/ruff format --check modelcycle tests benchmarks
+
+clean:
+	rm -rf $(VENV) .bench-venvs .modelcycle build *.egg-info

@@ -1,0 +1,183 @@
+"""The tracking contract: what every implementation (embedded store, HTTP client) must do.
+
+The conformance suite in ``modelcycle.testing.tracking`` runs against each implementation.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from modelcycle.tracking.entities import (
+    ArtifactInfo,
+    Experiment,
+    ExperimentPage,
+    MetricHistory,
+    Run,
+    RunInput,
+    RunPage,
+    RunStatus,
+)
+
+MetricPoint = tuple[str, float, int, int]
+"""``(key, value, step, timestamp_ms)``: the unit of metric logging, kept as a plain tuple because
+millions of them pass through the buffer."""
+
+
+class BaseTrackingService(abc.ABC):
+    """Experiments, runs, params, metrics, tags, artifacts and inputs."""
+
+    @abc.abstractmethod
+    def create_experiment(self, name: str, tags: Mapping[str, str] | None = None) -> Experiment:
+        """Create an experiment.
+
+        Raises:
+            InvalidInput: the name is empty or too long.
+            AlreadyExists: an experiment has this name.
+        """
+
+    @abc.abstractmethod
+    def get_experiment(self, name_or_id: str | int) -> Experiment:
+        """An experiment by name (str) or id (int).
+
+        Raises:
+            NotFound: no such experiment.
+        """
+
+    @abc.abstractmethod
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        """The experiment with this name, created if it does not exist (safe under races)."""
+
+    @abc.abstractmethod
+    def list_experiments(
+        self, *, limit: int = 100, page_token: str | None = None
+    ) -> ExperimentPage:
+        """Active experiments by name, one page at a time."""
+
+    @abc.abstractmethod
+    def create_run(
+        self,
+        experiment_id: int,
+        *,
+        name: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+        parent_run_id: str | None = None,
+        environment: Mapping[str, Any] | None = None,
+    ) -> Run:
+        """Start a RUNNING run with its first params and tags, in one transaction.
+
+        Raises:
+            NotFound: the experiment or the parent run does not exist.
+            InvalidInput: a key or value is malformed.
+        """
+
+    @abc.abstractmethod
+    def get_run(self, run_id: str) -> Run:
+        """A run with its params, latest metrics, tags, environment and inputs.
+
+        Raises:
+            NotFound: no such run.
+        """
+
+    @abc.abstractmethod
+    def end_run(
+        self,
+        run_id: str,
+        status: RunStatus = RunStatus.FINISHED,
+        *,
+        metrics: Sequence[MetricPoint] = (),
+    ) -> Run:
+        """Write the run's last metric points and end it, in one transaction.
+
+        Raises:
+            NotFound: no such run.
+            InvalidInput: the run has already ended, or ``status`` is RUNNING.
+        """
+
+    @abc.abstractmethod
+    def delete_run(self, run_id: str) -> None:
+        """Hide a run from searches (its rows are kept)."""
+
+    @abc.abstractmethod
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Record params. A param, once logged, never changes.
+
+        Raises:
+            InvalidInput: the run has ended, or a key was logged before with another value.
+        """
+
+    @abc.abstractmethod
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """Set or overwrite tags (allowed on ended runs, as annotations)."""
+
+    @abc.abstractmethod
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove a tag.
+
+        Raises:
+            NotFound: the run has no such tag.
+        """
+
+    @abc.abstractmethod
+    def log_metrics(self, run_id: str, points: Sequence[MetricPoint]) -> None:
+        """Append metric points in one transaction and update each key's latest value.
+
+        Raises:
+            InvalidInput: the run has ended, or a point is malformed.
+        """
+
+    @abc.abstractmethod
+    def get_metric_history(self, run_id: str, key: str) -> MetricHistory:
+        """Every point of a metric, ordered by step then time.
+
+        Raises:
+            NotFound: no such run, or the run never logged this metric.
+        """
+
+    @abc.abstractmethod
+    def log_artifact(
+        self, run_id: str, local_path: str | Path, artifact_path: str | None = None
+    ) -> list[ArtifactInfo]:
+        """Store a file, or a directory tree, under the run; returns what was indexed.
+
+        Raises:
+            NotFound: the run or the local path does not exist.
+            InvalidInput: ``artifact_path`` is absolute or escapes the run (``..``).
+        """
+
+    @abc.abstractmethod
+    def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[ArtifactInfo]:
+        """The run's artifacts, optionally under a directory prefix, by path."""
+
+    @abc.abstractmethod
+    def download_artifacts(self, run_id: str, path: str, dest: str | Path) -> Path:
+        """Copy an artifact file or directory to ``dest``, verifying every byte.
+
+        Raises:
+            NotFound: the run has no artifact at ``path``.
+            IntegrityError: stored bytes changed; nothing is written for that file.
+        """
+
+    @abc.abstractmethod
+    def log_inputs(self, run_id: str, inputs: Sequence[RunInput]) -> None:
+        """Record which dataset versions the run read (lineage edges)."""
+
+    @abc.abstractmethod
+    def search_runs(
+        self,
+        experiment_ids: Sequence[int],
+        *,
+        filter: str | None = None,
+        order_by: Sequence[str] | None = None,
+        limit: int = 1000,
+        page_token: str | None = None,
+    ) -> RunPage:
+        """Runs matching a filter, ordered, one page at a time (see the search guide).
+
+        Raises:
+            InvalidInput: the filter or order is malformed (the message points at the token),
+                the limit is out of range, or the page token belongs to another query.
+        """

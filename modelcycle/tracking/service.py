@@ -1,0 +1,621 @@
+"""``TrackingService``: the tracking contract over the local store (SQLite or PostgreSQL).
+
+Every method opens its own short transaction and returns frozen records. The hot path is
+``log_metrics``/``end_run`` with many points: one executemany for the history and one upsert for
+the latest values, whatever the batch size.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
+
+from modelcycle._internal import page_tokens
+from modelcycle._internal.clock import now_ms
+from modelcycle.errors import AlreadyExists, InvalidInput, NotFound
+from modelcycle.store import Store
+from modelcycle.store._upsert import upsert
+from modelcycle.store.tables import (
+    artifacts,
+    experiments,
+    latest_metrics,
+    metrics,
+    run_inputs,
+    runs,
+)
+from modelcycle.store.tables import params as params_table
+from modelcycle.store.tables import tags as tags_table
+from modelcycle.tracking import _artifacts
+from modelcycle.tracking._base import BaseTrackingService, MetricPoint
+from modelcycle.tracking._search import build_search_query
+from modelcycle.tracking._validation import (
+    check_key,
+    check_name,
+    metric_step,
+    metric_value,
+    param_values,
+    stored_metric_value,
+    tag_values,
+)
+from modelcycle.tracking.entities import (
+    ArtifactInfo,
+    Experiment,
+    ExperimentPage,
+    MetricHistory,
+    Run,
+    RunInput,
+    RunPage,
+    RunStatus,
+    from_millis,
+)
+
+MAX_SEARCH_RESULTS = 50_000
+_LOAD_CHUNK = 500
+
+# Statements on the run-creation and metric paths, built once: constructing a statement costs
+# more than executing it on a handful of rows.
+_SELECT_EXPERIMENT = select(experiments.c.name, experiments.c.lifecycle_stage).where(
+    experiments.c.id == bindparam("experiment_id")
+)
+_SELECT_STATUS = select(runs.c.status).where(runs.c.id == bindparam("run_id"))
+_END_RUN = (
+    update(runs)
+    .where(runs.c.id == bindparam("run_id"), runs.c.status == RunStatus.RUNNING.value)
+    .values(status=bindparam("final_status"), end_time=bindparam("ended_at"))
+)
+
+
+class TrackingService(BaseTrackingService):
+    """Tracking over a :class:`~modelcycle.store.Store`.
+
+    >>> from modelcycle.config import resolve_uri
+    >>> from modelcycle.store import open_store
+    >>> service = TrackingService(open_store(resolve_uri("/tmp/mc-doctest")))
+    >>> experiment = service.get_or_create_experiment("doctest")
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self._store.close()
+
+    # -- experiments -------------------------------------------------------------------------
+
+    def create_experiment(self, name: str, tags: Mapping[str, str] | None = None) -> Experiment:
+        check_name("experiment", name)
+        checked_tags = tag_values(tags or {})
+        created = now_ms()
+        with self._store.write() as connection:
+            taken = connection.execute(
+                select(experiments.c.id).where(experiments.c.name == name)
+            ).first()
+            if taken is not None:
+                raise AlreadyExists(
+                    f"experiment {name!r} already exists", details={"experiment": name}
+                )
+            experiment_id = connection.execute(
+                insert(experiments)
+                .values(name=name, created_at=created, tags=checked_tags, lifecycle_stage="active")
+                .returning(experiments.c.id)
+            ).scalar_one()
+        return Experiment(
+            id=experiment_id, name=name, created_at=from_millis(created), tags=checked_tags
+        )
+
+    def get_experiment(self, name_or_id: str | int) -> Experiment:
+        column = experiments.c.id if isinstance(name_or_id, int) else experiments.c.name
+        with self._store.read() as connection:
+            row = connection.execute(select(experiments).where(column == name_or_id)).first()
+        if row is None:
+            raise NotFound(
+                f"experiment {name_or_id!r} does not exist; `modelcycle experiments list` shows "
+                "the existing ones, and start_run(experiment=…) creates one.",
+                details={"experiment": name_or_id},
+            )
+        return _experiment(row)
+
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        try:
+            return self.get_experiment(name)
+        except NotFound:
+            pass
+        try:
+            return self.create_experiment(name)
+        except AlreadyExists:  # another process created it between our read and our write
+            return self.get_experiment(name)
+
+    def list_experiments(
+        self, *, limit: int = 100, page_token: str | None = None
+    ) -> ExperimentPage:
+        _check_limit(limit)
+        fingerprint = page_tokens.fingerprint("experiments")
+        offset = page_tokens.decode(page_token, fingerprint)
+        query = (
+            select(experiments)
+            .where(experiments.c.lifecycle_stage == "active")
+            .order_by(experiments.c.name)
+            .limit(limit + 1)
+            .offset(offset)
+        )
+        with self._store.read() as connection:
+            rows = connection.execute(query).all()
+        token = page_tokens.encode(offset + limit, fingerprint) if len(rows) > limit else None
+        return ExperimentPage(
+            experiments=[_experiment(r) for r in rows[:limit]], next_page_token=token
+        )
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: int,
+        *,
+        name: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+        parent_run_id: str | None = None,
+        environment: Mapping[str, Any] | None = None,
+    ) -> Run:
+        run_id = uuid.uuid4().hex
+        run_name = check_name("run", name) if name is not None else f"run-{run_id[:8]}"
+        checked_params = param_values(params or {})
+        checked_tags = tag_values(tags or {})
+        started = now_ms()
+        with self._store.write() as connection:
+            experiment = connection.execute(
+                _SELECT_EXPERIMENT, {"experiment_id": experiment_id}
+            ).first()
+            if experiment is None or experiment.lifecycle_stage != "active":
+                raise NotFound(
+                    f"experiment id {experiment_id} does not exist",
+                    details={"experiment_id": experiment_id},
+                )
+            if parent_run_id is not None:
+                _require_run(connection, parent_run_id)
+            connection.execute(
+                insert(runs),
+                {
+                    "id": run_id,
+                    "experiment_id": experiment_id,
+                    "name": run_name,
+                    "status": RunStatus.RUNNING.value,
+                    "start_time": started,
+                    "end_time": None,
+                    "parent_run_id": parent_run_id,
+                    "lifecycle_stage": "active",
+                    "environment": dict(environment or {}),
+                },
+            )
+            _insert_pairs(connection, params_table, run_id, checked_params)
+            _insert_pairs(connection, tags_table, run_id, checked_tags)
+        return Run(
+            id=run_id,
+            experiment_id=experiment_id,
+            experiment=experiment.name,
+            name=run_name,
+            status=RunStatus.RUNNING,
+            start_time=from_millis(started),
+            parent_run_id=parent_run_id,
+            params=checked_params,
+            tags=checked_tags,
+            environment=dict(environment or {}),
+        )
+
+    def get_run(self, run_id: str) -> Run:
+        with self._store.read() as connection:
+            loaded = _load_runs(connection, [run_id])
+        if not loaded:
+            raise _run_not_found(run_id)
+        return loaded[0]
+
+    def end_run(
+        self,
+        run_id: str,
+        status: RunStatus = RunStatus.FINISHED,
+        *,
+        metrics: Sequence[MetricPoint] = (),
+    ) -> None:
+        final = _end_status(status)
+        points = _checked_points(metrics)
+        with self._store.write() as connection:
+            # The guarded UPDATE both ends the run and checks it was running, in one statement.
+            ended = connection.execute(
+                _END_RUN, {"run_id": run_id, "final_status": final.value, "ended_at": now_ms()}
+            ).rowcount
+            if not ended:
+                _require_running(connection, run_id)
+            _insert_metrics(connection, run_id, points)
+
+    def delete_run(self, run_id: str) -> None:
+        with self._store.write() as connection:
+            _require_run(connection, run_id)
+            connection.execute(
+                update(runs).where(runs.c.id == run_id).values(lifecycle_stage="deleted")
+            )
+
+    # -- params and tags ---------------------------------------------------------------------
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        checked = param_values(params)
+        if not checked:
+            return
+        with self._store.write() as connection:
+            _require_running(connection, run_id)
+            existing = dict(
+                connection.execute(
+                    select(params_table.c.key, params_table.c.value).where(
+                        params_table.c.run_id == run_id, params_table.c.key.in_(checked)
+                    )
+                ).all()
+            )
+            for key, old in existing.items():
+                if old != checked[key]:
+                    raise InvalidInput(
+                        f"param {key!r} of run {run_id} was logged as {old!r}; it cannot change "
+                        f"to {checked[key]!r}. Params are fixed inputs: use a metric or a tag "
+                        "for values that change.",
+                        details={"key": key, "old": old, "new": checked[key]},
+                    )
+            new = {key: value for key, value in checked.items() if key not in existing}
+            _insert_pairs(connection, params_table, run_id, new)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        checked = tag_values(tags)
+        with self._store.write() as connection:
+            _require_run(connection, run_id)
+            upsert(
+                connection,
+                tags_table,
+                [{"run_id": run_id, "key": k, "value": v} for k, v in checked.items()],
+                key_columns=["run_id", "key"],
+                update_columns=["value"],
+            )
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        with self._store.write() as connection:
+            _require_run(connection, run_id)
+            deleted = connection.execute(
+                delete(tags_table).where(tags_table.c.run_id == run_id, tags_table.c.key == key)
+            ).rowcount
+        if not deleted:
+            raise NotFound(f"run {run_id} has no tag {key!r}", details={"key": key})
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def log_metrics(self, run_id: str, points: Sequence[MetricPoint]) -> None:
+        checked = _checked_points(points)
+        if not checked:
+            return
+        with self._store.write() as connection:
+            _require_running(connection, run_id)
+            _insert_metrics(connection, run_id, checked)
+
+    def get_metric_history(self, run_id: str, key: str) -> MetricHistory:
+        query = (
+            select(metrics.c.step, metrics.c.value, metrics.c.timestamp)
+            .where(metrics.c.run_id == run_id, metrics.c.key == key)
+            .order_by(metrics.c.step, metrics.c.timestamp, metrics.c.id)
+        )
+        with self._store.read() as connection:
+            rows = connection.execute(query).all()
+            if not rows:
+                _require_run(connection, run_id)
+                known = list(
+                    connection.scalars(
+                        select(latest_metrics.c.key).where(latest_metrics.c.run_id == run_id)
+                    )
+                )
+                raise NotFound(
+                    f"run {run_id} has no metric {key!r}; its metrics are: "
+                    f"{', '.join(sorted(known)) or '(none)'}",
+                    details={"key": key, "known": sorted(known)},
+                )
+        steps, values, stamps = zip(*rows, strict=True)
+        return MetricHistory(
+            run_id=run_id,
+            key=key,
+            steps=list(steps),
+            values=[math.nan if v is None else v for v in values],
+            timestamps=list(stamps),
+        )
+
+    # -- artifacts and inputs ----------------------------------------------------------------
+
+    def log_artifact(
+        self, run_id: str, local_path: str | Path, artifact_path: str | None = None
+    ) -> list[ArtifactInfo]:
+        files = _artifacts.files_to_log(local_path, artifact_path)
+        with self._store.read() as connection:
+            _require_run(connection, run_id)
+        # Objects go in first; an object whose index row never lands is swept by gc later.
+        logged = []
+        for source, path in files:
+            info = self._store.objects.put_file(source)
+            logged.append(ArtifactInfo(path=path, digest=info.digest, size=info.size))
+        with self._store.write() as connection:
+            _require_run(connection, run_id)
+            upsert(
+                connection,
+                artifacts,
+                [{"run_id": run_id, **item.model_dump()} for item in logged],
+                key_columns=["run_id", "path"],
+                update_columns=["digest", "size"],
+            )
+        return logged
+
+    def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[ArtifactInfo]:
+        with self._store.read() as connection:
+            _require_run(connection, run_id)
+            return _artifact_rows(connection, run_id, prefix)
+
+    def download_artifacts(self, run_id: str, path: str, dest: str | Path) -> Path:
+        requested = _artifacts.artifact_path(path) if path else ""
+        with self._store.read() as connection:
+            _require_run(connection, run_id)
+            found = _artifact_rows(connection, run_id, requested or None)
+        if not found:
+            raise NotFound(
+                f"run {run_id} has no artifact at {path!r}",
+                details={"run_id": run_id, "path": path},
+            )
+        destination = Path(dest)
+        single = len(found) == 1 and found[0].path == requested
+        for item in found:
+            target = _artifacts.download_target(
+                requested, item.path, destination, single_file=single
+            )
+            self._store.objects.copy_to(item.digest, target)
+        return (
+            destination / Path(requested).name if single and destination.is_dir() else destination
+        )
+
+    def log_inputs(self, run_id: str, inputs: Sequence[RunInput]) -> None:
+        rows = [{"run_id": run_id, **item.model_dump()} for item in inputs]
+        for row in rows:
+            check_name("dataset", row["dataset"])
+            check_key("input role", row["role"])
+        with self._store.write() as connection:
+            _require_run(connection, run_id)
+            upsert(
+                connection,
+                run_inputs,
+                rows,
+                key_columns=["run_id", "dataset", "version", "role"],
+                update_columns=["digest"],
+            )
+
+    # -- search ------------------------------------------------------------------------------
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[int],
+        *,
+        filter: str | None = None,
+        order_by: Sequence[str] | None = None,
+        limit: int = 1000,
+        page_token: str | None = None,
+    ) -> RunPage:
+        _check_limit(limit)
+        ids = sorted(int(i) for i in experiment_ids)
+        fingerprint = page_tokens.fingerprint("runs", ids, filter or "", list(order_by or []))
+        offset = page_tokens.decode(page_token, fingerprint)
+        query = build_search_query(ids, filter, order_by, limit + 1, offset)
+        with self._store.read() as connection:
+            found = list(connection.scalars(query))
+            loaded = _load_runs(connection, found[:limit])
+        token = page_tokens.encode(offset + limit, fingerprint) if len(found) > limit else None
+        return RunPage(runs=loaded, next_page_token=token)
+
+
+def _check_limit(limit: int) -> None:
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_SEARCH_RESULTS:
+        raise InvalidInput(
+            f"limit must be an integer from 1 to {MAX_SEARCH_RESULTS}, got {limit!r}",
+            details={"limit": limit},
+        )
+
+
+def _end_status(status: RunStatus | str) -> RunStatus:
+    try:
+        final = RunStatus(status)
+    except ValueError:
+        final = None
+    if final is None or final is RunStatus.RUNNING:
+        raise InvalidInput(
+            f"a run ends as FINISHED, FAILED or KILLED, not {status!r}",
+            details={"status": str(status)},
+        )
+    return final
+
+
+def _checked_points(points: Iterable[MetricPoint]) -> list[MetricPoint]:
+    """Validate points that may come from anywhere; plain floats and ints take the fast path."""
+    checked: list[MetricPoint] = []
+    seen_keys: set[str] = set()
+    for key, value, step, stamp in points:
+        if key not in seen_keys:
+            check_key("metric", key)
+            seen_keys.add(key)
+        if type(value) is not float:
+            value = metric_value(key, value)
+        if type(step) is not int:
+            step = metric_step(key, step)
+        if type(stamp) is not int:
+            stamp = metric_step(key, stamp)
+        checked.append((key, value, step, stamp))
+    return checked
+
+
+def _insert_metrics(connection: Connection, run_id: str, points: Sequence[MetricPoint]) -> None:
+    if not points:
+        return
+    # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing would
+    # cost more than the insert itself on a 10,000-point flush.
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    connection.exec_driver_sql(
+        f"INSERT INTO {metrics.name} (run_id, key, value, step, timestamp) "
+        f"VALUES ({', '.join([marker] * 5)})",
+        [
+            (run_id, key, stored_metric_value(value), step, stamp)
+            for key, value, step, stamp in points
+        ],
+    )
+    newest: dict[str, MetricPoint] = {}
+    for point in points:
+        current = newest.get(point[0])
+        if current is None or (point[2], point[3]) >= (current[2], current[3]):
+            newest[point[0]] = point
+    upsert(
+        connection,
+        latest_metrics,
+        [
+            {
+                "run_id": run_id,
+                "key": key,
+                "value": stored_metric_value(value),
+                "step": step,
+                "timestamp": stamp,
+            }
+            for key, value, step, stamp in newest.values()
+        ],
+        key_columns=["run_id", "key"],
+        update_columns=["value", "step", "timestamp"],
+        only_if=_is_newer,
+    )
+
+
+def _is_newer(table: Table, new: Any) -> ColumnElement[bool]:
+    """The latest value moves only forward: a higher step, or the same step logged later."""
+    return or_(
+        new.step > table.c.step, (new.step == table.c.step) & (new.timestamp >= table.c.timestamp)
+    )
+
+
+def _insert_pairs(
+    connection: Connection, table: Table, run_id: str, pairs: Mapping[str, str]
+) -> None:
+    if pairs:
+        connection.execute(
+            insert(table), [{"run_id": run_id, "key": k, "value": v} for k, v in pairs.items()]
+        )
+
+
+def _run_not_found(run_id: str) -> NotFound:
+    return NotFound(
+        f"run {run_id!r} does not exist; `modelcycle runs list` shows existing runs",
+        details={"run_id": run_id},
+    )
+
+
+def _require_run(connection: Connection, run_id: str) -> str:
+    """The run's status; raises ``NotFound`` when there is no such run."""
+    status = connection.execute(_SELECT_STATUS, {"run_id": run_id}).scalar()
+    if status is None:
+        raise _run_not_found(run_id)
+    return str(status)
+
+
+def _require_running(connection: Connection, run_id: str) -> None:
+    status = _require_run(connection, run_id)
+    if status != RunStatus.RUNNING.value:
+        raise InvalidInput(
+            f"run {run_id} has ended ({status}); it accepts no more params or metrics. "
+            "Start a new run, or tag this one.",
+            details={"run_id": run_id, "status": status},
+        )
+
+
+def _artifact_rows(connection: Connection, run_id: str, prefix: str | None) -> list[ArtifactInfo]:
+    query = select(artifacts.c.path, artifacts.c.digest, artifacts.c.size).where(
+        artifacts.c.run_id == run_id
+    )
+    if prefix:
+        query = query.where(
+            or_(
+                artifacts.c.path == prefix,
+                artifacts.c.path.like(_artifacts.like_prefix(prefix), escape="\\"),
+            )
+        )
+    rows = connection.execute(query.order_by(artifacts.c.path)).all()
+    return [ArtifactInfo(path=r.path, digest=r.digest, size=r.size) for r in rows]
+
+
+def _experiment(row: Any) -> Experiment:
+    return Experiment(
+        id=row.id,
+        name=row.name,
+        lifecycle_stage=row.lifecycle_stage,
+        created_at=from_millis(row.created_at),
+        tags=row.tags or {},
+    )
+
+
+def _load_runs(connection: Connection, run_ids: Sequence[str]) -> list[Run]:
+    """Whole runs for ``run_ids``, in that order, with a fixed number of queries per chunk."""
+    loaded: dict[str, Run] = {}
+    for start in range(0, len(run_ids), _LOAD_CHUNK):
+        chunk = list(run_ids[start : start + _LOAD_CHUNK])
+        loaded.update(_load_chunk(connection, chunk))
+    return [loaded[run_id] for run_id in run_ids if run_id in loaded]
+
+
+def _load_chunk(connection: Connection, chunk: list[str]) -> dict[str, Run]:
+    head = connection.execute(
+        select(runs, experiments.c.name.label("experiment_name"))
+        .join(experiments, experiments.c.id == runs.c.experiment_id)
+        .where(runs.c.id.in_(chunk))
+    ).all()
+    by_run: dict[str, dict[str, dict[str, Any]]] = {
+        row.id: {"params": {}, "metrics": {}, "tags": {}} for row in head
+    }
+    for name, table in (
+        ("params", params_table),
+        ("metrics", latest_metrics),
+        ("tags", tags_table),
+    ):
+        query = select(table.c.run_id, table.c.key, table.c.value).where(table.c.run_id.in_(chunk))
+        for run_id, key, value in connection.execute(query):
+            by_run[run_id][name][key] = math.nan if value is None else value
+    inputs: dict[str, list[RunInput]] = {}
+    for row in connection.execute(select(run_inputs).where(run_inputs.c.run_id.in_(chunk))):
+        inputs.setdefault(row.run_id, []).append(
+            RunInput(dataset=row.dataset, version=row.version, role=row.role, digest=row.digest)
+        )
+    return {
+        row.id: Run(
+            id=row.id,
+            experiment_id=row.experiment_id,
+            experiment=row.experiment_name,
+            name=row.name,
+            status=RunStatus(row.status),
+            start_time=from_millis(row.start_time),
+            end_time=from_millis(row.end_time),
+            parent_run_id=row.parent_run_id,
+            lifecycle_stage=row.lifecycle_stage,
+            environment=row.environment or {},
+            inputs=tuple(inputs.get(row.id, ())),
+            **by_run[row.id],
+        )
+        for row in head
+    }

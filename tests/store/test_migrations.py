@@ -1,0 +1,68 @@
+"""Schema migrations: the head constant, self-migration of an embedded store, server databases."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+
+from modelcycle.config import resolve_uri
+from modelcycle.errors import SchemaOutdated, StoreUnavailable
+from modelcycle.store import database_revision, open_store, upgrade_database
+from modelcycle.store._migrate import HEAD_REVISION, MIGRATIONS_DIR
+from modelcycle.store.tables import metadata
+
+
+def test_head_constant_matches_the_migration_scripts() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+
+
+def test_migrations_create_exactly_the_declared_tables(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    assert upgrade_database(url) == (None, HEAD_REVISION)
+    engine = create_engine(url)
+    tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
+    engine.dispose()
+    assert tables == set(metadata.tables)
+    assert upgrade_database(url) == (HEAD_REVISION, HEAD_REVISION)  # a second run is a no-op
+
+
+def _open(home: str) -> str | None:
+    store = open_store(resolve_uri(home))
+    store.close()
+    return database_revision(resolve_uri(home).url)[0]
+
+
+def test_processes_opening_a_new_store_at_once_migrate_it_once(tmp_path: Path) -> None:
+    home = str(tmp_path / "home")
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        revisions = pool.map(_open, [home] * 4)
+    assert revisions == [HEAD_REVISION] * 4
+
+
+def test_server_database_is_not_migrated_on_open(postgres_schema_url: str, tmp_path: Path) -> None:
+    admin = create_engine(postgres_schema_url.split("?")[0])
+    with admin.begin() as connection:
+        connection.execute(text('DROP SCHEMA IF EXISTS "mc_outdated" CASCADE'))
+        connection.execute(text('CREATE SCHEMA "mc_outdated"'))
+    url = postgres_schema_url.split("?")[0] + "?options=-csearch_path%3Dmc_outdated"
+    try:
+        with pytest.raises(SchemaOutdated, match="modelcycle db upgrade"):
+            open_store(resolve_uri(url, str(tmp_path)))
+        assert upgrade_database(url) == (None, HEAD_REVISION)
+        open_store(resolve_uri(url, str(tmp_path))).close()
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text('DROP SCHEMA "mc_outdated" CASCADE'))
+        admin.dispose()
+
+
+def test_unreachable_database_is_store_unavailable(tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailable, match="reachable"):
+        open_store(resolve_uri("postgresql+psycopg://nobody@127.0.0.1:1/none", str(tmp_path)))
