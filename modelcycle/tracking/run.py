@@ -179,15 +179,25 @@ class ActiveRun:
     # -- end ---------------------------------------------------------------------------------
 
     def end(self, status: RunStatus | str = RunStatus.FINISHED) -> None:
-        """Write what is buffered and end the run. Ending twice does nothing."""
+        """Write what is buffered and end the run. Ending twice does nothing.
+
+        If the final write fails, the run stays open (buffered points kept, still ended at
+        interpreter exit) and ``end`` may be called again.
+        """
         if self._ended:
             return
-        self._ended = True
+        self._ended = True  # from here on, log calls are refused
+        try:
+            self._buffer.drain(
+                lambda points: self._service.end_run(self.id, status, metrics=points)
+            )
+        except BaseException:
+            self._ended = False
+            raise
         self._flusher.unregister(self._buffer)
         self._cancel_exit_hook()
         if self._on_end is not None:
             self._on_end(self)
-        self._buffer.drain(lambda points: self._service.end_run(self.id, status, metrics=points))
 
     def __enter__(self) -> ActiveRun:
         return self

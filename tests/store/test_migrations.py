@@ -66,3 +66,25 @@ def test_server_database_is_not_migrated_on_open(postgres_schema_url: str, tmp_p
 def test_unreachable_database_is_store_unavailable(tmp_path: Path) -> None:
     with pytest.raises(StoreUnavailable, match="reachable"):
         open_store(resolve_uri("postgresql+psycopg://nobody@127.0.0.1:1/none", str(tmp_path)))
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_migrated_schema_equals_the_declared_tables(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Autogenerate finds nothing to add: the migration and the table modules agree."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'm.db'}"
+        upgrade_database(url)
+    else:
+        url = request.getfixturevalue("postgres_schema_url")
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+    engine.dispose()

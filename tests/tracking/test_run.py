@@ -228,3 +228,26 @@ def test_interpreter_exit_flushes_and_finishes(tmp_path: Path) -> None:
     with mc.config_context(uri=str(home)):
         assert mc.get_run(run_id).status == "FINISHED"
         assert len(mc.get_metric_history(run_id, "loss")) == 25_000
+
+
+def test_failed_end_keeps_the_run_open_for_a_retry(
+    mc_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelcycle.errors import StoreUnavailable
+    from modelcycle.tracking.service import TrackingService
+
+    run = mc.start_run()
+    run.log_metric("loss", 1.0)
+    original = TrackingService.end_run
+
+    def unavailable(*args: object, **kwargs: object) -> None:
+        raise StoreUnavailable("database went away")
+
+    monkeypatch.setattr(TrackingService, "end_run", unavailable)
+    with pytest.raises(StoreUnavailable):
+        run.end()
+    assert not run.ended and mc.active_run() is run
+    monkeypatch.setattr(TrackingService, "end_run", original)
+    run.end()
+    assert mc.get_run(run.id).metrics == {"loss": 1.0}
+    assert mc.get_run(run.id).status == "FINISHED"

@@ -49,6 +49,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_runs")),
+        sqlite_with_rowid=False,
     )
     op.create_index(
         op.f("ix_runs_experiment_id_start_time"),
@@ -80,6 +81,7 @@ def upgrade() -> None:
             ["run_id"], ["runs.id"], name=op.f("fk_latest_metrics_run_id_runs"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("run_id", "key", name=op.f("pk_latest_metrics")),
+        sqlite_with_rowid=False,
     )
     op.create_index(
         op.f("ix_latest_metrics_key_value"), "latest_metrics", ["key", "value"], unique=False
@@ -114,8 +116,8 @@ def upgrade() -> None:
             ["run_id"], ["runs.id"], name=op.f("fk_params_run_id_runs"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("run_id", "key", name=op.f("pk_params")),
+        sqlite_with_rowid=False,
     )
-    op.create_index(op.f("ix_params_key"), "params", ["key"], unique=False)
     op.create_table(
         "run_inputs",
         sa.Column("run_id", sa.String(length=32), nullable=False),
@@ -142,8 +144,8 @@ def upgrade() -> None:
             ["run_id"], ["runs.id"], name=op.f("fk_tags_run_id_runs"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("run_id", "key", name=op.f("pk_tags")),
+        sqlite_with_rowid=False,
     )
-    op.create_index(op.f("ix_tags_key"), "tags", ["key"], unique=False)
 
 
 def downgrade() -> None:
