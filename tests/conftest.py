@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-import modelcycle._fluent as fluent
+import modelcycle.tracking._fluent as fluent
 from modelcycle.config import StoreLocation, config_context, reset_settings_cache, resolve_uri
 from modelcycle.store import Store, open_store
 from modelcycle.store._migrate import upgrade

@@ -89,7 +89,7 @@ class BaseTrackingService(abc.ABC):
         status: RunStatus = RunStatus.FINISHED,
         *,
         metrics: Sequence[MetricPoint] = (),
-    ) -> Run:
+    ) -> None:
         """Write the run's last metric points and end it, in one transaction.
 
         Raises:
@@ -99,7 +99,20 @@ class BaseTrackingService(abc.ABC):
 
     @abc.abstractmethod
     def delete_run(self, run_id: str) -> None:
-        """Hide a run from searches (its rows are kept)."""
+        """Hide a run from searches; its rows are kept until :meth:`purge_deleted_runs`.
+
+        Raises:
+            NotFound: no such run.
+        """
+
+    @abc.abstractmethod
+    def purge_deleted_runs(self, *, dry_run: bool = False) -> int:
+        """Remove deleted runs and everything they logged for good; returns how many.
+
+        With ``dry_run`` nothing is removed and the count says how many would be.
+
+        Their artifacts' objects become unreferenced, for ``modelcycle gc`` to sweep.
+        """
 
     @abc.abstractmethod
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
@@ -168,14 +181,16 @@ class BaseTrackingService(abc.ABC):
     @abc.abstractmethod
     def search_runs(
         self,
-        experiment_ids: Sequence[int],
+        experiment_ids: Sequence[int] | None,
         *,
         filter: str | None = None,
         order_by: Sequence[str] | None = None,
         limit: int = 1000,
         page_token: str | None = None,
     ) -> RunPage:
-        """Runs matching a filter, ordered, one page at a time (see the search guide).
+        """Runs matching a filter, ordered, one page at a time (see docs/tracking.md).
+
+        ``experiment_ids=None`` searches every experiment.
 
         Raises:
             InvalidInput: the filter or order is malformed (the message points at the token),

@@ -89,7 +89,7 @@ _OPERATORS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
 
 
 def build_search_query(
-    experiment_ids: Sequence[int],
+    experiment_ids: Sequence[int] | None,
     filter: str | None,
     order_by: Sequence[str] | None,
     limit: int,
@@ -98,7 +98,8 @@ def build_search_query(
     """``SELECT runs.id`` of the active runs that match a filter, ordered, one page of them.
 
     Args:
-        experiment_ids: the experiments to search; none means no run matches.
+        experiment_ids: the experiments to search; ``None`` for every experiment (an empty
+            sequence matches no run).
         filter: e.g. ``"metrics.auc > 0.8 and params.C = '1.0'"``; empty or ``None`` for all.
         order_by: e.g. ``["metrics.auc DESC", "params.C"]``; ``None`` for ``start_time DESC``.
         limit: the largest number of ids to return, at least 1.
@@ -138,11 +139,13 @@ class _Join:
 
 
 def compile_search(
-    experiment_ids: Sequence[int], tree: Node | None, order: Sequence[OrderKey]
+    experiment_ids: Sequence[int] | None, tree: Node | None, order: Sequence[OrderKey]
 ) -> Select[tuple[str]]:
     """The unpaginated ``SELECT runs.id`` for a parsed filter and order (see the module doc)."""
     joins: dict[tuple[str, str], _Join] = {}
-    where = [runs.c.experiment_id.in_(list(experiment_ids)), runs.c.lifecycle_stage == "active"]
+    where = [runs.c.lifecycle_stage == "active"]
+    if experiment_ids is not None:
+        where.append(runs.c.experiment_id.in_(list(experiment_ids)))
     for node in _conjuncts(tree):
         if isinstance(node, Comparison) and node.identifier.kind == "metric":
             join = _join_for(joins, node.identifier.kind, node.identifier.key, inner=True)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     delete,
+    func,
     insert,
     or_,
     select,
@@ -254,6 +255,17 @@ class TrackingService(BaseTrackingService):
                 update(runs).where(runs.c.id == run_id).values(lifecycle_stage="deleted")
             )
 
+    def purge_deleted_runs(self, *, dry_run: bool = False) -> int:
+        deleted = runs.c.lifecycle_stage == "deleted"
+        if dry_run:
+            with self._store.read() as connection:
+                return int(connection.execute(
+                    select(func.count()).select_from(runs).where(deleted)
+                ).scalar_one())
+        with self._store.write() as connection:
+            # Child rows go by ON DELETE CASCADE, in this same transaction.
+            return int(connection.execute(delete(runs).where(deleted)).rowcount)
+
     # -- params and tags ---------------------------------------------------------------------
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
@@ -409,7 +421,7 @@ class TrackingService(BaseTrackingService):
 
     def search_runs(
         self,
-        experiment_ids: Sequence[int],
+        experiment_ids: Sequence[int] | None,
         *,
         filter: str | None = None,
         order_by: Sequence[str] | None = None,
@@ -417,7 +429,7 @@ class TrackingService(BaseTrackingService):
         page_token: str | None = None,
     ) -> RunPage:
         _check_limit(limit)
-        ids = sorted(int(i) for i in experiment_ids)
+        ids = None if experiment_ids is None else sorted(int(i) for i in experiment_ids)
         fingerprint = page_tokens.fingerprint("runs", ids, filter or "", list(order_by or []))
         offset = page_tokens.decode(page_token, fingerprint)
         query = build_search_query(ids, filter, order_by, limit + 1, offset)

@@ -28,7 +28,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler, scale
 from sklearn.utils.validation import check_is_fitted
 
 import modelcycle as mc
-import modelcycle._fluent as fluent
+import modelcycle.tracking._fluent as fluent
 from modelcycle.errors import InvalidInput, StoreUnavailable
 from modelcycle.tracking.autolog import AutologWarning
 from modelcycle.tracking.entities import Run, RunStatus

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from modelcycle import _fluent
+from modelcycle.tracking import _fluent
 from modelcycle.tracking.entities import RunStatus
 
 if TYPE_CHECKING:

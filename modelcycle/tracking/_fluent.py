@@ -237,9 +237,8 @@ def search_runs(
     from modelcycle.tracking._frames import runs_frame
 
     service = tracking_service()
-    if experiment is None:
-        experiment_ids = [e.id for e in list_experiments()]
-    else:
+    experiment_ids: list[int] | None = None
+    if experiment is not None:
         names = [experiment] if isinstance(experiment, str) else list(experiment)
         experiment_ids = [service.get_experiment(name).id for name in names]
     page = service.search_runs(
@@ -255,6 +254,16 @@ def get_metric_history(run_id: str, key: str) -> pd.DataFrame:
     from modelcycle.tracking._frames import history_frame
 
     return history_frame(tracking_service().get_metric_history(run_id, key))
+
+
+def list_artifacts(run_id: str, path: str | None = None) -> list[ArtifactInfo]:
+    """A run's artifacts (``path``, ``digest``, ``size``), optionally under a directory."""
+    return tracking_service().list_artifacts(run_id, path)
+
+
+def delete_run(run_id: str) -> None:
+    """Hide a run from listings and searches; ``modelcycle gc`` removes it for good."""
+    tracking_service().delete_run(run_id)
 
 
 def download_artifacts(run_id: str, path: str, dest: str | Path) -> Path:

@@ -1,0 +1,327 @@
+"""``modelcycle demo``: a small real training, tracked, to show what modelcycle records.
+
+It trains on scikit-learn's bundled breast-cancer data (no download), in seconds:
+
+- logistic regressions for a few ``C`` values, each fitted on growing shares of the training set,
+  so every run has a learning curve (the step is the number of training rows);
+- SGD classifiers for a few ``alpha`` values, trained epoch by epoch with ``partial_fit``, logging
+  loss and accuracy at each epoch.
+
+Each run logs its params, per-step metrics, validation AUC, tags, the dataset it read and the model
+saved with skops; then the demo searches for the best run and prints where to look next. Each
+stage is a small function so later stages (registry, serving) can be added as steps of their own.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelcycle.cli._output import (
+    JsonFlag,
+    console,
+    err_console,
+    plain,
+    print_json,
+    progress,
+    short_id,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from rich.table import Table
+
+    from modelcycle.tracking.run import ActiveRun
+
+EXPERIMENT = "demo"
+DATASET = "sklearn-breast-cancer"
+SEED = 0
+LOGREG_C = (0.01, 0.1, 1.0)
+LOGREG_SHARES = (0.2, 0.4, 0.6, 0.8, 1.0)
+SGD_ALPHAS = (1e-4, 1e-2)
+SGD_EPOCHS = 20
+BEST_METRIC = "val_auc"
+
+Step = Callable[[], None]
+"""Called once per training step, to advance the progress bar."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """Standardized training and validation data, and the scaler that standardized them."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_valid: np.ndarray
+    y_valid: np.ndarray
+    scaler: Any
+    dataset_version: str
+
+
+def run_demo(as_json: JsonFlag = False) -> None:
+    """Train a few real models, tracked as runs of experiment 'demo', and show the best.
+
+    The runs go to the configured store (MODELCYCLE_URI, ./.modelcycle by default).
+
+    Needs scikit-learn and skops: pip install 'modelcycle[sklearn]'.
+
+    JSON: {"experiment", "store", "session", "seconds", "best_run_id", "runs", "next_commands"}.
+    """
+    started = time.perf_counter()
+    session = uuid.uuid4().hex[:12]
+    # Importing scikit-learn takes seconds on a cold start: show that something is happening.
+    with err_console().status("Loading scikit-learn and the dataset"):
+        require_sklearn()
+        split = load_split()
+    total = len(LOGREG_C) * len(LOGREG_SHARES) + len(SGD_ALPHAS) * SGD_EPOCHS
+    with progress() as bar:
+        task = bar.add_task("Training demo models", total=total)
+
+        def step() -> None:
+            bar.advance(task)
+
+        for c in LOGREG_C:
+            train_logistic_regression(split, c, session, step)
+        for alpha in SGD_ALPHAS:
+            train_sgd(split, alpha, session, step)
+    ranked = session_runs(session)
+    seconds = time.perf_counter() - started
+    commands = next_commands(list(ranked["run_id"]))
+    if as_json:
+        print_json(summary_document(ranked, session, seconds, commands))
+    else:
+        print_summary(ranked, seconds, commands)
+
+
+def require_sklearn() -> None:
+    """Stop with an install hint, before any run is started, when the ``sklearn`` extra is
+    missing."""
+    try:
+        import sklearn  # noqa: F401
+        import skops.io  # noqa: F401
+    except ImportError as error:
+        from modelcycle.cli._errors import missing_dependency
+
+        missing_dependency(error, extra="sklearn", purpose="modelcycle demo")
+
+
+def load_split() -> Split:
+    """The breast-cancer data, 75 % to train and 25 % to validate, standardized on the former."""
+    import sklearn
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    features, target = load_breast_cancer(return_X_y=True)
+    x_train, x_valid, y_train, y_valid = train_test_split(
+        features, target, test_size=0.25, random_state=SEED, stratify=target
+    )
+    scaler = StandardScaler().fit(x_train)
+    return Split(
+        scaler.transform(x_train),
+        y_train,
+        scaler.transform(x_valid),
+        y_valid,
+        scaler,
+        dataset_version=f"{DATASET}@{sklearn.__version__}",
+    )
+
+
+def train_logistic_regression(split: Split, c: float, session: str, step: Step) -> None:
+    """One run: a learning curve over growing shares of the training rows, then the model
+    fitted on all of them."""
+    from sklearn.linear_model import LogisticRegression
+
+    import modelcycle as mc
+
+    params = {"model": "LogisticRegression", "C": c, "solver": "lbfgs", "max_iter": 1000}
+    with mc.start_run(
+        experiment=EXPERIMENT,
+        name=f"logreg-C{c:g}",
+        params=params,
+        tags=_tags(session, "linear"),
+    ) as run:
+        _log_inputs(run, split)
+        model = LogisticRegression(C=c, max_iter=1000)
+        for share in LOGREG_SHARES:
+            rows = int(round(share * len(split.y_train)))
+            model.fit(split.x_train[:rows], split.y_train[:rows])
+            metrics = evaluate(model, split)
+            metrics["train_accuracy"] = float(
+                model.score(split.x_train[:rows], split.y_train[:rows])
+            )
+            run.log_metrics(metrics, step=rows)
+            step()
+        save_model(run, model, split)
+
+
+def train_sgd(split: Split, alpha: float, session: str, step: Step) -> None:
+    """One run: an SGD logistic classifier trained epoch by epoch on shuffled rows, logging
+    training loss and validation metrics at each epoch."""
+    import numpy as np
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.metrics import log_loss
+
+    import modelcycle as mc
+
+    params = {"model": "SGDClassifier", "loss": "log_loss", "alpha": alpha,
+              "epochs": SGD_EPOCHS, "learning_rate": "optimal"}  # fmt: skip
+    with mc.start_run(
+        experiment=EXPERIMENT,
+        name=f"sgd-alpha{alpha:g}",
+        params=params,
+        tags=_tags(session, "linear-sgd"),
+    ) as run:
+        _log_inputs(run, split)
+        model = SGDClassifier(loss="log_loss", alpha=alpha, random_state=SEED)
+        shuffler = np.random.default_rng(SEED)
+        classes = np.unique(split.y_train)
+        for epoch in range(1, SGD_EPOCHS + 1):
+            order = shuffler.permutation(len(split.y_train))
+            model.partial_fit(split.x_train[order], split.y_train[order], classes=classes)
+            metrics = evaluate(model, split)
+            metrics["train_loss"] = float(
+                log_loss(split.y_train, model.predict_proba(split.x_train))
+            )
+            run.log_metrics(metrics, step=epoch)
+            step()
+        save_model(run, model, split)
+
+
+def evaluate(model: Any, split: Split) -> dict[str, float]:
+    """Validation AUC, accuracy and log loss of a fitted classifier."""
+    from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
+
+    probabilities = model.predict_proba(split.x_valid)[:, 1]
+    return {
+        "val_auc": float(roc_auc_score(split.y_valid, probabilities)),
+        "val_accuracy": float(accuracy_score(split.y_valid, probabilities >= 0.5)),
+        "val_loss": float(log_loss(split.y_valid, probabilities)),
+    }
+
+
+def save_model(run: ActiveRun, model: Any, split: Split) -> None:
+    """Store the scaler and the model as one skops pipeline, the run's ``model/`` artifact.
+
+    skops rather than pickle: loading it back executes no code from the file.
+    """
+    import skops.io
+    from sklearn.pipeline import Pipeline
+
+    pipeline = Pipeline([("scale", split.scaler), ("classify", model)])
+    with tempfile.TemporaryDirectory(prefix="modelcycle-demo-") as scratch:
+        path = Path(scratch) / "model.skops"
+        skops.io.dump(pipeline, path)
+        run.log_artifact(path, "model")
+
+
+def session_runs(session: str) -> pd.DataFrame:
+    """This session's runs, best validation AUC first, found by a search like any user's."""
+    import modelcycle as mc
+
+    return mc.search_runs(
+        experiment=EXPERIMENT,
+        filter=f"tags.demo_session = '{session}'",
+        order_by=[f"metrics.{BEST_METRIC} DESC"],
+    )
+
+
+def next_commands(run_ids: list[str]) -> list[str]:
+    """Command lines to explore the runs just made, the best one first."""
+    commands = [
+        f'modelcycle runs list -e {EXPERIMENT} -o "metrics.{BEST_METRIC} DESC"',
+        f"modelcycle runs show {short_id(run_ids[0])}",
+    ]
+    if len(run_ids) > 1:
+        commands.append(f"modelcycle runs compare {short_id(run_ids[0])} {short_id(run_ids[1])}")
+    commands.append("modelcycle experiments list")
+    return commands
+
+
+def summary_document(
+    ranked: pd.DataFrame, session: str, seconds: float, commands: list[str]
+) -> dict[str, Any]:
+    from modelcycle.cli._runs_table import frame_records
+    from modelcycle.config import current_settings, resolve_uri
+
+    settings = current_settings()
+    records = frame_records(ranked)
+    return {
+        "experiment": EXPERIMENT,
+        "store": resolve_uri(settings.uri, settings.artifacts).url,
+        "session": session,
+        "seconds": round(seconds, 2),
+        "best_run_id": records[0]["id"],
+        "runs": [
+            {key: record[key] for key in ("id", "name", "params", "metrics")} for record in records
+        ],
+        "next_commands": commands,
+    }
+
+
+def print_summary(ranked: pd.DataFrame, seconds: float, commands: list[str]) -> None:
+    from modelcycle.config import current_settings, resolve_uri
+
+    out = console()
+    settings = current_settings()
+    store = resolve_uri(settings.uri, settings.artifacts).url
+    out.print(
+        f"Trained {len(ranked)} models in {seconds:.1f}s as runs of experiment '{EXPERIMENT}'.",
+        markup=False,
+        highlight=False,
+    )
+    out.print(f"Store: {store}", markup=False, highlight=False, soft_wrap=True)
+    out.print(summary_table(ranked))
+    best = ranked.iloc[0]
+    out.print(
+        f"Best run: {best['run_id']} ({best['name']}), "
+        f"{BEST_METRIC} = {best[f'metrics.{BEST_METRIC}']:.4f}",
+        markup=False,
+        highlight=False,
+    )
+    out.print("\nExplore further:")
+    for command in commands:
+        out.print(f"  {command}", markup=False, highlight=False)
+
+
+def summary_table(ranked: pd.DataFrame) -> Table:
+    from rich.table import Table
+
+    table = Table(header_style="bold")
+    for header in ("run", "name", "model", "setting", BEST_METRIC, "val_accuracy", "val_loss"):
+        table.add_column(header, justify="right" if header.startswith("val") else "left")
+    for position, row in enumerate(ranked.to_dict("records")):
+        style = "bold green" if position == 0 else ""
+        # Each model family has its own regularization param; the other family's column is NaN.
+        setting = next(
+            (
+                f"{name}={row[f'params.{name}']}"
+                for name in ("C", "alpha")
+                if isinstance(row.get(f"params.{name}"), str)
+            ),
+            None,
+        )
+        table.add_row(
+            short_id(row["run_id"]),
+            plain(row["name"]),
+            plain(row["params.model"]),
+            plain(setting),
+            *(f"{row[f'metrics.{key}']:.4f}" for key in (BEST_METRIC, "val_accuracy", "val_loss")),
+            style=style,
+        )
+    return table
+
+
+def _tags(session: str, family: str) -> dict[str, str]:
+    return {"source": "modelcycle demo", "family": family, "demo_session": session}
+
+
+def _log_inputs(run: ActiveRun, split: Split) -> None:
+    run.log_input(split.dataset_version, role="train")
+    run.log_input(split.dataset_version, role="validation")

@@ -1,0 +1,62 @@
+"""The ``modelcycle`` command: the root typer app that gathers every command group.
+
+Only typer, rich and the error tree are imported here and in the group modules' top level; the SDK,
+pandas, SQLAlchemy and scikit-learn load inside the command that needs them, so ``--help`` and
+``--version`` answer at once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from modelcycle.cli import db, demo, experiments, gc, runs
+from modelcycle.cli._errors import ErrorReportingGroup
+from modelcycle.cli._output import console
+
+app = typer.Typer(
+    name="modelcycle",
+    cls=ErrorReportingGroup,
+    help=(
+        "Manage machine-learning models across their whole life: tracked runs, experiments and "
+        "the store behind them. The platform lives where MODELCYCLE_URI points (./.modelcycle "
+        "by default)."
+    ),
+    no_args_is_help=True,
+    # Locals of a crashed command may hold database URLs with passwords.
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(runs.app, name="runs")
+app.add_typer(experiments.app, name="experiments")
+app.add_typer(db.app, name="db")
+app.command("gc")(gc.collect_garbage)
+app.command("demo")(demo.run_demo)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from modelcycle import __version__
+
+        console().print(f"modelcycle {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version of modelcycle and exit.",
+            callback=_show_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """Manage machine-learning models across their whole life."""
+
+
+def main() -> None:
+    """Entry point of the ``modelcycle`` console script and of ``python -m modelcycle``."""
+    app()
