@@ -51,6 +51,7 @@ bench: $(STAMP_BENCH) $(STAMP_PEER_MLFLOW)
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check modelcycle tests benchmarks
 	$(BIN)/ruff format --check modelcycle tests benchmarks
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .bench-venvs .modelcycle build *.egg-info
