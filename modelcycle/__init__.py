@@ -74,6 +74,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from modelcycle import errors
+    from modelcycle.config import Settings, config_context
     from modelcycle.tracking._fluent import (
         active_run,
         delete_run,
@@ -95,7 +96,6 @@ if TYPE_CHECKING:
         set_tags,
         start_run,
     )
-    from modelcycle.config import Settings, config_context
     from modelcycle.tracking.autolog import autolog
 
 

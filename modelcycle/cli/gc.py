@@ -82,8 +82,14 @@ def collect_garbage(
             progress=lambda count: bar.advance(task, count),
         )
     if as_json:
-        print_json({"dry_run": dry_run, "min_age_seconds": min_age_seconds,
-                    "purged_runs": purged, **asdict(result)})
+        print_json(
+            {
+                "dry_run": dry_run,
+                "min_age_seconds": min_age_seconds,
+                "purged_runs": purged,
+                **asdict(result),
+            }
+        )
         return
     runs = _count(purged, "deleted run")
     temp = _count(result.temp_removed, "abandoned temp file")

@@ -40,7 +40,12 @@ class Store:
         if self._objects is None:
             from modelcycle.store.objects import open_object_store
 
-            assert self.location.artifact_root is not None
+            if self.location.artifact_root is None:
+                raise InvalidInput(
+                    f"the store at {self.location.url} has no artifact root; set "
+                    "MODELCYCLE_ARTIFACTS to a directory or an fsspec URL.",
+                    details={"uri": self.location.url},
+                )
             self._objects = open_object_store(self.location.artifact_root)
         return self._objects
 

@@ -60,9 +60,6 @@ class MetricBuffer:
             self._points.extend(points)
             return len(self._points) >= self.flush_size
 
-    def __len__(self) -> int:
-        return len(self._points)
-
     def flush(self) -> None:
         """Write every queued point now. On failure the points stay queued and the error raises."""
         with self._write_lock:
@@ -154,12 +151,13 @@ def process_flusher(interval: float) -> Flusher:
 
 _open_runs: list[Callable[[], None]] = []
 _open_runs_lock = threading.Lock()
+_exit_hook_registered = threading.Event()
 
 
 def end_at_exit(end: Callable[[], None]) -> Callable[[], None]:
     """Call ``end`` at interpreter exit unless the returned cancel function is called first."""
     with _open_runs_lock:
-        if not _open_runs and not _exit_hook_registered.is_set():
+        if not _exit_hook_registered.is_set():
             atexit.register(_end_open_runs)
             _exit_hook_registered.set()
         _open_runs.append(end)
@@ -170,9 +168,6 @@ def end_at_exit(end: Callable[[], None]) -> Callable[[], None]:
                 _open_runs.remove(end)
 
     return cancel
-
-
-_exit_hook_registered = threading.Event()
 
 
 def _end_open_runs() -> None:

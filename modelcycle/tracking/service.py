@@ -259,9 +259,11 @@ class TrackingService(BaseTrackingService):
         deleted = runs.c.lifecycle_stage == "deleted"
         if dry_run:
             with self._store.read() as connection:
-                return int(connection.execute(
-                    select(func.count()).select_from(runs).where(deleted)
-                ).scalar_one())
+                return int(
+                    connection.execute(
+                        select(func.count()).select_from(runs).where(deleted)
+                    ).scalar_one()
+                )
         with self._store.write() as connection:
             # Child rows go by ON DELETE CASCADE, in this same transaction.
             return int(connection.execute(delete(runs).where(deleted)).rowcount)

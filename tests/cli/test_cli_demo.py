@@ -11,7 +11,6 @@ import pytest
 from typer.testing import Result
 
 import modelcycle as mc
-from modelcycle.tracking._fluent import tracking_service
 from modelcycle.cli import demo
 
 Invoke = Callable[..., Result]
@@ -45,7 +44,7 @@ def test_demo_json_tracks_every_run(invoke: Invoke, tmp_path: Path) -> None:
     assert record.tags["source"] == "modelcycle demo"
     assert {item.role for item in record.inputs} == {"train", "validation"}
 
-    [artifact] = tracking_service().list_artifacts(document["best_run_id"])
+    [artifact] = mc.list_artifacts(document["best_run_id"])
     assert artifact.path == "model/model.skops"
     model_file = mc.download_artifacts(document["best_run_id"], artifact.path, tmp_path)
     assert skops.io.get_untrusted_types(file=model_file) == []

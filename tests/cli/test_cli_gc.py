@@ -76,9 +76,7 @@ def test_gc_purges_deleted_runs_and_sweeps_their_artifacts(
     assert dry["purged_runs"] == 1
     assert mc.get_run(gone).lifecycle_stage == "deleted"
 
-    kept_json = json.loads(
-        invoke("gc", "--keep-deleted-runs", "--min-age", "0", "--json").stdout
-    )
+    kept_json = json.loads(invoke("gc", "--keep-deleted-runs", "--min-age", "0", "--json").stdout)
     assert (kept_json["purged_runs"], kept_json["removed"]) == (0, 0)
 
     document = json.loads(invoke("gc", "--min-age", "0", "--json").stdout)

@@ -82,15 +82,17 @@ def test_classifier_fit_logs_params_metrics_tags_and_model(
     assert run.tags["estimator_name"] == "LogisticRegression"
     assert run.tags["estimator_class"] == "sklearn.linear_model._logistic.LogisticRegression"
     y_pred, proba = model.predict(X), model.predict_proba(X)
-    assert run.metrics == pytest.approx({
-        "training_accuracy_score": metrics.accuracy_score(y, y_pred),
-        "training_precision_score": metrics.precision_score(y, y_pred),
-        "training_recall_score": metrics.recall_score(y, y_pred),
-        "training_f1_score": metrics.f1_score(y, y_pred),
-        "training_log_loss": metrics.log_loss(y, proba),
-        "training_roc_auc": metrics.roc_auc_score(y, proba[:, 1]),
-        "training_score": model.score(X, y),
-    })
+    assert run.metrics == pytest.approx(
+        {
+            "training_accuracy_score": metrics.accuracy_score(y, y_pred),
+            "training_precision_score": metrics.precision_score(y, y_pred),
+            "training_recall_score": metrics.recall_score(y, y_pred),
+            "training_f1_score": metrics.f1_score(y, y_pred),
+            "training_log_loss": metrics.log_loss(y, proba),
+            "training_roc_auc": metrics.roc_auc_score(y, proba[:, 1]),
+            "training_score": model.score(X, y),
+        }
+    )
     assert artifact_paths(run.id) == {"model/model.skops", "model/model.json"}
     loaded, manifest = load_model(run.id, tmp_path / "download")
     assert manifest["flavor"] == "sklearn"
@@ -108,11 +110,14 @@ def test_multiclass_metrics_are_weighted_and_auc_is_one_vs_rest(autolog: None) -
     found = only_run().metrics
     y_pred, proba = model.predict(X), model.predict_proba(X)
     assert found["training_precision_score"] == pytest.approx(
-        metrics.precision_score(y, y_pred, average="weighted"))
+        metrics.precision_score(y, y_pred, average="weighted")
+    )
     assert found["training_f1_score"] == pytest.approx(
-        metrics.f1_score(y, y_pred, average="weighted"))
+        metrics.f1_score(y, y_pred, average="weighted")
+    )
     assert found["training_roc_auc"] == pytest.approx(
-        metrics.roc_auc_score(y, proba, multi_class="ovr", average="weighted"))
+        metrics.roc_auc_score(y, proba, multi_class="ovr", average="weighted")
+    )
 
 
 def test_regressor_metrics_honour_sample_weight(autolog: None, tmp_path: Path) -> None:
@@ -124,15 +129,18 @@ def test_regressor_metrics_honour_sample_weight(autolog: None, tmp_path: Path) -
     run = only_run()
     y_pred = model.predict(X)
     w = {"sample_weight": weights}
-    assert run.metrics == pytest.approx({
-        "training_mean_squared_error": metrics.mean_squared_error(y, y_pred, **w),
-        "training_root_mean_squared_error": metrics.root_mean_squared_error(y, y_pred, **w),
-        "training_mean_absolute_error": metrics.mean_absolute_error(y, y_pred, **w),
-        "training_r2_score": metrics.r2_score(y, y_pred, **w),
-        "training_score": model.score(X, y, **w),
-    })
+    assert run.metrics == pytest.approx(
+        {
+            "training_mean_squared_error": metrics.mean_squared_error(y, y_pred, **w),
+            "training_root_mean_squared_error": metrics.root_mean_squared_error(y, y_pred, **w),
+            "training_mean_absolute_error": metrics.mean_absolute_error(y, y_pred, **w),
+            "training_r2_score": metrics.r2_score(y, y_pred, **w),
+            "training_score": model.score(X, y, **w),
+        }
+    )
     assert run.metrics["training_mean_squared_error"] != pytest.approx(
-        metrics.mean_squared_error(y, y_pred))
+        metrics.mean_squared_error(y, y_pred)
+    )
     assert run.params["alpha"] == "0.5"
     loaded, _ = load_model(run.id, tmp_path / "download")
     np.testing.assert_allclose(loaded.predict(X), y_pred)
@@ -267,8 +275,11 @@ def test_transformers_and_clusterers_log_one_run_without_training_metrics(
     KMeans(n_clusters=2, n_init=2, random_state=0).fit_predict(X)
 
     runs = [mc.get_run(run_id) for run_id in mc.search_runs()["run_id"]]
-    assert sorted(run.tags["estimator_name"] for run in runs) == ["KMeans", "PCA",
-                                                                  "StandardScaler"]
+    assert sorted(run.tags["estimator_name"] for run in runs) == [
+        "KMeans",
+        "PCA",
+        "StandardScaler",
+    ]
     assert all(run.metrics == {} for run in runs)
 
 
@@ -373,7 +384,9 @@ def test_run_that_cannot_start_warns_and_the_fit_still_succeeds(
 
 
 def test_silent_reports_failures_at_debug_level_only(
-    autolog: None, cancer: Data, no_database: None,
+    autolog: None,
+    cancer: Data,
+    no_database: None,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     X, y = cancer
@@ -392,6 +405,8 @@ def test_log_models_needs_skops(autolog: None, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_importing_modelcycle_does_not_import_sklearn() -> None:
-    code = ("import sys, modelcycle; modelcycle.autolog; "
-            "assert 'sklearn' not in sys.modules, 'sklearn was imported'")
+    code = (
+        "import sys, modelcycle; modelcycle.autolog; "
+        "assert 'sklearn' not in sys.modules, 'sklearn was imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

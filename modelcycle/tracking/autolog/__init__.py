@@ -60,9 +60,13 @@ def autolog(
         if importlib.util.find_spec(library) is None:
             continue
         integration = getattr(importlib.import_module(module_name), function)
-        integration(disable=disable, log_models=log_models,
-                    log_training_metrics=log_training_metrics, exclusive=exclusive,
-                    silent=silent)
+        integration(
+            disable=disable,
+            log_models=log_models,
+            log_training_metrics=log_training_metrics,
+            exclusive=exclusive,
+            silent=silent,
+        )
         enabled.append(library)
     if not enabled and not disable and not silent:
         warnings.warn(

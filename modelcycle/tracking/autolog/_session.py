@@ -112,8 +112,11 @@ def outermost_fit() -> Iterator[bool]:
     try:
         outermost = others == 0 or _fluent.active_run() is not None
         if not outermost:
-            logger.debug("not logging a fit in thread %s: another thread is inside an "
-                         "autologged fit and this one has no run", threading.current_thread().name)
+            logger.debug(
+                "not logging a fit in thread %s: another thread is inside an "
+                "autologged fit and this one has no run",
+                threading.current_thread().name,
+            )
         yield outermost
     finally:
         with _fits_lock:

@@ -104,8 +104,9 @@ def _readable(value: Any) -> Any:
     return value
 
 
-def fit_inputs(method: Callable[..., Any], estimator: Any, args: Sequence[Any],
-               kwargs: Mapping[str, Any]) -> FitInputs:
+def fit_inputs(
+    method: Callable[..., Any], estimator: Any, args: Sequence[Any], kwargs: Mapping[str, Any]
+) -> FitInputs:
     """X, y and sample_weight of a call ``method(estimator, *args, **kwargs)``.
 
     X is the first parameter after ``self`` whatever its name (``raw_documents`` for text
@@ -149,8 +150,9 @@ def training_metrics(estimator: Any, inputs: FitInputs) -> MetricComputations:
     return {TRAINING_PREFIX + name: compute for name, compute in computations.items()}
 
 
-def _classifier_metrics(estimator: Any, X: Any, y: Any, weights: dict[str, Any]
-                        ) -> MetricComputations:
+def _classifier_metrics(
+    estimator: Any, X: Any, y: Any, weights: dict[str, Any]
+) -> MetricComputations:
     target = type_of_target(y)
     if target not in ("binary", "multiclass"):
         return {}  # multilabel or multioutput: only the estimator's own score applies
@@ -166,32 +168,36 @@ def _classifier_metrics(estimator: Any, X: Any, y: Any, weights: dict[str, Any]
     computations: MetricComputations = {
         "accuracy_score": lambda: sk_metrics.accuracy_score(y, y_pred, **weights),
         "precision_score": lambda: sk_metrics.precision_score(
-            y, y_pred, zero_division=0, **averaging, **weights),
+            y, y_pred, zero_division=0, **averaging, **weights
+        ),
         "recall_score": lambda: sk_metrics.recall_score(
-            y, y_pred, zero_division=0, **averaging, **weights),
+            y, y_pred, zero_division=0, **averaging, **weights
+        ),
         "f1_score": lambda: sk_metrics.f1_score(
-            y, y_pred, zero_division=0, **averaging, **weights),
+            y, y_pred, zero_division=0, **averaging, **weights
+        ),
     }
     if hasattr(estimator, "predict_proba"):
         proba = estimator.predict_proba(X)
-        computations["log_loss"] = lambda: sk_metrics.log_loss(
-            y, proba, labels=classes, **weights)
+        computations["log_loss"] = lambda: sk_metrics.log_loss(y, proba, labels=classes, **weights)
         if binary:
-            computations["roc_auc"] = lambda: sk_metrics.roc_auc_score(
-                y, proba[:, 1], **weights)
+            computations["roc_auc"] = lambda: sk_metrics.roc_auc_score(y, proba[:, 1], **weights)
         else:
             computations["roc_auc"] = lambda: sk_metrics.roc_auc_score(
-                y, proba, multi_class="ovr", average="weighted", labels=classes, **weights)
+                y, proba, multi_class="ovr", average="weighted", labels=classes, **weights
+            )
     return computations
 
 
-def _regressor_metrics(estimator: Any, X: Any, y: Any, weights: dict[str, Any]
-                       ) -> MetricComputations:
+def _regressor_metrics(
+    estimator: Any, X: Any, y: Any, weights: dict[str, Any]
+) -> MetricComputations:
     y_pred = estimator.predict(X)
     return {
         "mean_squared_error": lambda: sk_metrics.mean_squared_error(y, y_pred, **weights),
         "root_mean_squared_error": lambda: sk_metrics.root_mean_squared_error(
-            y, y_pred, **weights),
+            y, y_pred, **weights
+        ),
         "mean_absolute_error": lambda: sk_metrics.mean_absolute_error(y, y_pred, **weights),
         "r2_score": lambda: sk_metrics.r2_score(y, y_pred, **weights),
     }
@@ -204,8 +210,11 @@ def search_results(estimator: Any) -> tuple[dict[str, str], dict[str, float]]:
     several metrics has no best params; a callable ``refit`` has no best score).
     """
     best_params = getattr(estimator, "best_params_", None)
-    params = (param_texts({f"best_{k}": v for k, v in best_params.items()})
-              if isinstance(best_params, Mapping) else {})
+    params = (
+        param_texts({f"best_{k}": v for k, v in best_params.items()})
+        if isinstance(best_params, Mapping)
+        else {}
+    )
     best_score = getattr(estimator, "best_score_", None)
     metrics = {"best_cv_score": float(best_score)} if best_score is not None else {}
     return params, metrics

@@ -98,8 +98,12 @@ def autolog(
             return
         if log_models:
             _require_skops()
-        _config = AutologConfig(log_models=log_models, log_training_metrics=log_training_metrics,
-                                exclusive=exclusive, silent=silent)
+        _config = AutologConfig(
+            log_models=log_models,
+            log_training_metrics=log_training_metrics,
+            exclusive=exclusive,
+            silent=silent,
+        )
         if not _patches:
             _patches.extend(_plan())
             for patch in _patches:
@@ -165,12 +169,16 @@ def _autologged(original: Callable[..., Any]) -> Callable[..., Any]:
     return fit_with_autolog
 
 
-def _fit_and_log(config: AutologConfig, original: Callable[..., Any], estimator: Any,
-                 args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+def _fit_and_log(
+    config: AutologConfig,
+    original: Callable[..., Any],
+    estimator: Any,
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+) -> Any:
     """Params and tags before the fit, so a failed fit's run still says what was tried."""
     name = type(estimator).__name__
-    described = attempt(config, f"read the params of {name}",
-                        lambda: content.describe(estimator))
+    described = attempt(config, f"read the params of {name}", lambda: content.describe(estimator))
     params, tags = described if described is not None else ({}, {})
     with autolog_run(config, params=params, tags=tags) as run:
         result = original(estimator, *args, **kwargs)
@@ -179,38 +187,58 @@ def _fit_and_log(config: AutologConfig, original: Callable[..., Any], estimator:
     return result
 
 
-def _log_results(config: AutologConfig, run: ActiveRun, estimator: Any,
-                 original: Callable[..., Any], args: Sequence[Any],
-                 kwargs: dict[str, Any]) -> None:
+def _log_results(
+    config: AutologConfig,
+    run: ActiveRun,
+    estimator: Any,
+    original: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+) -> None:
     name = type(estimator).__name__
     metrics = dict(_training_metrics(config, estimator, original, args, kwargs))
-    searched = attempt(config, f"read the search results of {name}",
-                       lambda: content.search_results(estimator))
+    searched = attempt(
+        config, f"read the search results of {name}", lambda: content.search_results(estimator)
+    )
     if searched is not None:
         best_params, best_metrics = searched
         metrics.update(best_metrics)
         if best_params:
-            attempt(config, f"log the best params to run {run.id}",
-                    lambda: run.log_params(best_params))
+            attempt(
+                config, f"log the best params to run {run.id}", lambda: run.log_params(best_params)
+            )
         if isinstance(getattr(estimator, "cv_results_", None), dict):
-            attempt(config, f"log the search results to run {run.id}",
-                    lambda: content.log_cv_results(run, estimator))
+            attempt(
+                config,
+                f"log the search results to run {run.id}",
+                lambda: content.log_cv_results(run, estimator),
+            )
     if metrics:
         attempt(config, f"log metrics to run {run.id}", lambda: run.log_metrics(metrics))
     if config.log_models:
-        attempt(config, f"save the {name} model to run {run.id}",
-                lambda: content.log_model(run, estimator))
+        attempt(
+            config,
+            f"save the {name} model to run {run.id}",
+            lambda: content.log_model(run, estimator),
+        )
 
 
-def _training_metrics(config: AutologConfig, estimator: Any, original: Callable[..., Any],
-                      args: Sequence[Any], kwargs: dict[str, Any]) -> Iterator[tuple[str, float]]:
+def _training_metrics(
+    config: AutologConfig,
+    estimator: Any,
+    original: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+) -> Iterator[tuple[str, float]]:
     if not config.log_training_metrics:
         return
     name = type(estimator).__name__
     computations = attempt(
-        config, f"compute the training metrics of {name}",
+        config,
+        f"compute the training metrics of {name}",
         lambda: content.training_metrics(
-            estimator, content.fit_inputs(original, estimator, args, kwargs)),
+            estimator, content.fit_inputs(original, estimator, args, kwargs)
+        ),
     )
     for key, compute in (computations or {}).items():
         value = attempt(config, f"compute {key} of {name}", compute)
