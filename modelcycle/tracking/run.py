@@ -134,16 +134,19 @@ class ActiveRun:
         if self._ended:
             raise self._ended_error()
         stamp = now_ms() if timestamp is None else metric_step("timestamp", timestamp)
+        at = None if step is None else metric_step("step", step)
+        next_step = self._next_step
         points: list[MetricPoint] = []
         for key, value in metrics.items():
             if key not in self._checked_keys:
                 check_key("metric", key)
                 self._checked_keys.add(key)
-            at = self._next_step.get(key, 0) if step is None else metric_step(key, step)
-            self._next_step[key] = at + 1
-            points.append(
-                (key, value if type(value) is float else metric_value(key, value), at, stamp)
-            )
+            if type(value) is not float:
+                value = metric_value(key, value)
+            points.append((key, value, next_step.get(key, 0) if at is None else at, stamp))
+        # Steps advance only once every value passed: a bad value leaves the run as it was.
+        for key, _, key_step, _ in points:
+            next_step[key] = key_step + 1
         if self._buffer.extend(points):
             self._flusher.wake()
 

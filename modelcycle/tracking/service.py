@@ -7,6 +7,7 @@ the latest values, whatever the batch size.
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -14,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Table,
     bindparam,
@@ -30,7 +30,7 @@ from modelcycle._internal import page_tokens
 from modelcycle._internal.clock import now_ms
 from modelcycle.errors import AlreadyExists, InvalidInput, NotFound
 from modelcycle.store import Store
-from modelcycle.store._upsert import upsert
+from modelcycle.store._bulk import insert_rows, upsert_rows
 from modelcycle.store.tables import (
     artifacts,
     experiments,
@@ -194,19 +194,31 @@ class TrackingService(BaseTrackingService):
                 )
             if parent_run_id is not None:
                 _require_run(connection, parent_run_id)
-            connection.execute(
-                insert(runs),
-                {
-                    "id": run_id,
-                    "experiment_id": experiment_id,
-                    "name": run_name,
-                    "status": RunStatus.RUNNING.value,
-                    "start_time": started,
-                    "end_time": None,
-                    "parent_run_id": parent_run_id,
-                    "lifecycle_stage": "active",
-                    "environment": dict(environment or {}),
-                },
+            insert_rows(
+                connection,
+                runs,
+                (
+                    "id",
+                    "experiment_id",
+                    "name",
+                    "status",
+                    "start_time",
+                    "parent_run_id",
+                    "lifecycle_stage",
+                    "environment",
+                ),
+                [
+                    (
+                        run_id,
+                        experiment_id,
+                        run_name,
+                        RunStatus.RUNNING.value,
+                        started,
+                        parent_run_id,
+                        "active",
+                        json.dumps(dict(environment or {})),
+                    )
+                ],
             )
             _insert_pairs(connection, params_table, run_id, checked_params)
             _insert_pairs(connection, tags_table, run_id, checked_tags)
@@ -298,10 +310,11 @@ class TrackingService(BaseTrackingService):
         checked = tag_values(tags)
         with self._store.write() as connection:
             _require_run(connection, run_id)
-            upsert(
+            upsert_rows(
                 connection,
                 tags_table,
-                [{"run_id": run_id, "key": k, "value": v} for k, v in checked.items()],
+                ("run_id", "key", "value"),
+                [(run_id, k, v) for k, v in checked.items()],
                 key_columns=["run_id", "key"],
                 update_columns=["value"],
             )
@@ -369,10 +382,11 @@ class TrackingService(BaseTrackingService):
             logged.append(ArtifactInfo(path=path, digest=info.digest, size=info.size))
         with self._store.write() as connection:
             _require_run(connection, run_id)
-            upsert(
+            upsert_rows(
                 connection,
                 artifacts,
-                [{"run_id": run_id, **item.model_dump()} for item in logged],
+                ("run_id", "path", "digest", "size"),
+                [(run_id, item.path, item.digest, item.size) for item in logged],
                 key_columns=["run_id", "path"],
                 update_columns=["digest", "size"],
             )
@@ -405,16 +419,16 @@ class TrackingService(BaseTrackingService):
         )
 
     def log_inputs(self, run_id: str, inputs: Sequence[RunInput]) -> None:
-        rows = [{"run_id": run_id, **item.model_dump()} for item in inputs]
-        for row in rows:
-            check_name("dataset", row["dataset"])
-            check_key("input role", row["role"])
+        for item in inputs:
+            check_name("dataset", item.dataset)
+            check_key("input role", item.role)
         with self._store.write() as connection:
             _require_run(connection, run_id)
-            upsert(
+            upsert_rows(
                 connection,
                 run_inputs,
-                rows,
+                ("run_id", "dataset", "version", "role", "digest"),
+                [(run_id, i.dataset, i.version, i.role, i.digest) for i in inputs],
                 key_columns=["run_id", "dataset", "version", "role"],
                 update_columns=["digest"],
             )
@@ -481,17 +495,25 @@ def _checked_points(points: Iterable[MetricPoint]) -> list[MetricPoint]:
     return checked
 
 
+_METRIC_COLUMNS = ("run_id", "key", "value", "step", "timestamp")
+# The latest value moves only forward: a higher step, or the same step logged later.
+_IS_NEWER = (
+    "excluded.step > latest_metrics.step OR "
+    "(excluded.step = latest_metrics.step AND excluded.timestamp >= latest_metrics.timestamp)"
+)
+
+
 def _insert_metrics(connection: Connection, run_id: str, points: Sequence[MetricPoint]) -> None:
     if not points:
         return
-    # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing would
-    # cost more than the insert itself on a 10,000-point flush.
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    connection.exec_driver_sql(
-        f"INSERT INTO {metrics.name} (run_id, key, value, step, timestamp) "
-        f"VALUES ({', '.join([marker] * 5)})",
+    # ``value == value`` is false only for NaN, which is stored as NULL (see stored_metric_value);
+    # inlined because this comprehension runs once per point of every flush.
+    insert_rows(
+        connection,
+        metrics,
+        _METRIC_COLUMNS,
         [
-            (run_id, key, stored_metric_value(value), step, stamp)
+            (run_id, key, value if value == value else None, step, stamp)
             for key, value, step, stamp in points
         ],
     )
@@ -500,39 +522,26 @@ def _insert_metrics(connection: Connection, run_id: str, points: Sequence[Metric
         current = newest.get(point[0])
         if current is None or (point[2], point[3]) >= (current[2], current[3]):
             newest[point[0]] = point
-    upsert(
+    upsert_rows(
         connection,
         latest_metrics,
+        _METRIC_COLUMNS,
         [
-            {
-                "run_id": run_id,
-                "key": key,
-                "value": stored_metric_value(value),
-                "step": step,
-                "timestamp": stamp,
-            }
+            (run_id, key, stored_metric_value(value), step, stamp)
             for key, value, step, stamp in newest.values()
         ],
         key_columns=["run_id", "key"],
         update_columns=["value", "step", "timestamp"],
-        only_if=_is_newer,
-    )
-
-
-def _is_newer(table: Table, new: Any) -> ColumnElement[bool]:
-    """The latest value moves only forward: a higher step, or the same step logged later."""
-    return or_(
-        new.step > table.c.step, (new.step == table.c.step) & (new.timestamp >= table.c.timestamp)
+        only_if=_IS_NEWER,
     )
 
 
 def _insert_pairs(
     connection: Connection, table: Table, run_id: str, pairs: Mapping[str, str]
 ) -> None:
-    if pairs:
-        connection.execute(
-            insert(table), [{"run_id": run_id, "key": k, "value": v} for k, v in pairs.items()]
-        )
+    insert_rows(
+        connection, table, ("run_id", "key", "value"), [(run_id, k, v) for k, v in pairs.items()]
+    )
 
 
 def _run_not_found(run_id: str) -> NotFound:

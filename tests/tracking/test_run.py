@@ -251,3 +251,12 @@ def test_failed_end_keeps_the_run_open_for_a_retry(
     run.end()
     assert mc.get_run(run.id).metrics == {"loss": 1.0}
     assert mc.get_run(run.id).status == "FINISHED"
+
+
+def test_a_bad_value_in_log_metrics_logs_nothing(mc_home: Path) -> None:
+    with mc.start_run() as run:
+        with pytest.raises(InvalidInput, match="'b' must be a number"):
+            run.log_metrics({"a": 1.0, "b": "x", "c": 2.0})  # type: ignore[dict-item]
+        run.log_metrics({"a": 1.0})
+    assert mc.get_metric_history(run.id, "a")["step"].tolist() == [0]
+    assert mc.get_run(run.id).metrics == {"a": 1.0}
