@@ -74,6 +74,10 @@ _SELECT_EXPERIMENT = select(experiments.c.name, experiments.c.lifecycle_stage).w
     experiments.c.id == bindparam("experiment_id")
 )
 _SELECT_STATUS = select(runs.c.status).where(runs.c.id == bindparam("run_id"))
+_NEW_RUN_COLUMNS = (
+    "id", "experiment_id", "name", "status", "start_time", "parent_run_id", "lifecycle_stage",
+    "environment",
+)  # fmt: skip
 _END_RUN = (
     update(runs)
     .where(runs.c.id == bindparam("run_id"), runs.c.status == RunStatus.RUNNING.value)
@@ -197,16 +201,7 @@ class TrackingService(BaseTrackingService):
             insert_rows(
                 connection,
                 runs,
-                (
-                    "id",
-                    "experiment_id",
-                    "name",
-                    "status",
-                    "start_time",
-                    "parent_run_id",
-                    "lifecycle_stage",
-                    "environment",
-                ),
+                _NEW_RUN_COLUMNS,
                 [
                     (
                         run_id,
