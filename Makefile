@@ -26,7 +26,7 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 
 $(STAMP_BENCH): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[bench]'
-	touch $@
+	touch $@ $(STAMP_CORE)
 
 demo: $(STAMP_CORE)
 	$(BIN)/modelcycle demo
