@@ -43,6 +43,8 @@ _LAZY: dict[str, str] = {
     "config_context": "modelcycle.config:config_context",
     "Settings": "modelcycle.config:Settings",
     "errors": "modelcycle.errors",
+    "quality": "modelcycle.quality",
+    "data": "modelcycle.data",
 }
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "autolog",
     "delete_run",
     "config_context",
+    "data",
     "download_artifacts",
     "end_run",
     "errors",
@@ -66,6 +69,7 @@ __all__ = [
     "log_metrics",
     "log_param",
     "log_params",
+    "quality",
     "search_runs",
     "set_tag",
     "set_tags",
@@ -73,7 +77,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from modelcycle import errors
+    from modelcycle import data, errors, quality
     from modelcycle.config import Settings, config_context
     from modelcycle.tracking._fluent import (
         active_run,

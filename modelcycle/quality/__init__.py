@@ -1,5 +1,55 @@
 """Data quality: pure computation on data frames, no store.
 
 Schema inference and validation, data-quality profiles, and drift detection between a
-reference and a current frame, each with ``to_dict()`` and a self-contained HTML page.
+reference and a current frame; each result has ``to_dict()`` and a self-contained HTML page.
+Names load on first use, so ``import modelcycle.quality`` does not import scipy.
+
+    >>> import modelcycle as mc
+    >>> report = mc.quality.drift(reference_df, current_df)  # doctest: +SKIP
+    >>> report.dataset_drift, report.drifted_columns          # doctest: +SKIP
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "ColumnDrift",
+    "DriftReport",
+    "Profile",
+    "Schema",
+    "ValidationResult",
+    "drift",
+    "infer_schema",
+    "profile",
+    "summary_statistics",
+    "validate",
+]
+
+_LAZY: dict[str, str] = {
+    "drift": "modelcycle.quality.drift:drift",
+    "DriftReport": "modelcycle.quality.drift:DriftReport",
+    "ColumnDrift": "modelcycle.quality.drift:ColumnDrift",
+    "infer_schema": "modelcycle.quality.schema:infer_schema",
+    "Schema": "modelcycle.quality.schema:Schema",
+    "validate": "modelcycle.quality.validate:validate",
+    "ValidationResult": "modelcycle.quality.validate:ValidationResult",
+    "profile": "modelcycle.quality.profile:profile",
+    "Profile": "modelcycle.quality.profile:Profile",
+    "summary_statistics": "modelcycle.quality.profile:summary_statistics",
+}
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'modelcycle.quality' has no attribute {name!r}")
+    module_name, _, attribute = target.partition(":")
+    value = getattr(importlib.import_module(module_name), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

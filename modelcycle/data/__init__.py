@@ -1,0 +1,1 @@
+"""Dataset versions and lineage (being built)."""
