@@ -28,16 +28,16 @@ __all__ = [
 ]
 
 _LAZY: dict[str, str] = {
-    "drift": "modelcycle.quality.drift:drift",
-    "DriftReport": "modelcycle.quality.drift:DriftReport",
-    "ColumnDrift": "modelcycle.quality.drift:ColumnDrift",
-    "infer_schema": "modelcycle.quality.schema:infer_schema",
-    "Schema": "modelcycle.quality.schema:Schema",
-    "validate": "modelcycle.quality.validate:validate",
-    "ValidationResult": "modelcycle.quality.validate:ValidationResult",
-    "profile": "modelcycle.quality.profile:profile",
-    "Profile": "modelcycle.quality.profile:Profile",
-    "summary_statistics": "modelcycle.quality.profile:summary_statistics",
+    "drift": "modelcycle.quality._drift:drift",
+    "DriftReport": "modelcycle.quality._drift:DriftReport",
+    "ColumnDrift": "modelcycle.quality._drift:ColumnDrift",
+    "infer_schema": "modelcycle.quality._schema:infer_schema",
+    "Schema": "modelcycle.quality._schema:Schema",
+    "validate": "modelcycle.quality._validate:validate",
+    "ValidationResult": "modelcycle.quality._validate:ValidationResult",
+    "profile": "modelcycle.quality._profile:profile",
+    "Profile": "modelcycle.quality._profile:Profile",
+    "summary_statistics": "modelcycle.quality._profile:summary_statistics",
 }
 
 
