@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from modelcycle.cli import db, demo, experiments, gc, quality, runs
+from modelcycle.cli import data, db, demo, experiments, gc, lineage, quality, runs
 from modelcycle.cli._errors import ErrorReportingGroup
 from modelcycle.cli._output import console
 
@@ -30,6 +30,8 @@ app = typer.Typer(
 app.add_typer(runs.app, name="runs")
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(db.app, name="db")
+app.add_typer(data.app, name="data")
+app.command("lineage")(lineage.show_lineage)
 app.add_typer(quality.app, name="quality")
 app.command("gc")(gc.collect_garbage)
 app.command("demo")(demo.run_demo)

@@ -8,6 +8,7 @@ domain that stores objects only marks its column and gc learns of it.
 from __future__ import annotations
 
 from modelcycle.store.tables._metadata import metadata, object_ref_columns
+from modelcycle.store.tables.data import dataset_files, dataset_parents, dataset_versions, datasets
 from modelcycle.store.tables.tracking import (
     artifacts,
     experiments,
@@ -21,6 +22,10 @@ from modelcycle.store.tables.tracking import (
 
 __all__ = [
     "artifacts",
+    "dataset_files",
+    "dataset_parents",
+    "dataset_versions",
+    "datasets",
     "experiments",
     "latest_metrics",
     "metadata",
