@@ -395,3 +395,44 @@ def test_missing_backend_package_is_named(monkeypatch: pytest.MonkeyPatch) -> No
 def test_s3_without_s3fs_names_the_package() -> None:
     with pytest.raises(InvalidInput, match="s3fs"):
         open_object_store("s3://bucket/objects")
+
+
+class TestLargeFilePath:
+    """The hash-first, kernel-copy path of the local store, with its threshold lowered."""
+
+    @pytest.fixture
+    def store(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalObjectStore:
+        from modelcycle.store.objects import local
+
+        monkeypatch.setattr(local, "_KERNEL_COPY_MIN_SIZE", 1)
+        return LocalObjectStore(tmp_path / "objects")
+
+    def test_round_trip_and_no_copy_for_stored_content(
+        self, store: LocalObjectStore, tmp_path: Path
+    ) -> None:
+        source = tmp_path / "big.bin"
+        data = os.urandom(3 * 1024 * 1024 + 17)
+        source.write_bytes(data)
+        info = store.put_file(source)
+        assert info == ObjectInfo(hash_file(source), len(data))
+        assert store.get_bytes(info.digest) == data
+        stored = store.root / info.digest[:2] / info.digest[2:]
+        inode = stored.stat().st_ino
+        assert store.put_file(source) == info
+        assert stored.stat().st_ino == inode  # not rewritten
+        assert list(store.iter_temp()) == []
+
+    def test_damaged_copy_of_another_size_is_replaced(
+        self, store: LocalObjectStore, tmp_path: Path
+    ) -> None:
+        source = tmp_path / "big.bin"
+        source.write_bytes(b"x" * 4096)
+        info = store.put_file(source)
+        stored = store.root / info.digest[:2] / info.digest[2:]
+        stored.write_bytes(b"x" * 10)
+        assert store.put_file(source) == info
+        assert store.get_bytes(info.digest) == b"x" * 4096
+
+    def test_missing_source(self, store: LocalObjectStore, tmp_path: Path) -> None:
+        with pytest.raises(NotFound):
+            store.put_file(tmp_path / "nope.bin")

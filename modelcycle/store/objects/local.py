@@ -1,19 +1,22 @@
 """The object store on the local disk: the default, and the hot path of artifact logging.
 
-Plain ``os`` calls, because every layer in between costs throughput: a put reads the source once
-in 1 MiB chunks, feeding each chunk to multithreaded blake3 and to the temp file, then fsyncs and
-renames.
+Plain ``os`` calls, because every layer in between costs throughput. A put of an ordinary file
+reads the source once in 1 MiB chunks, feeding each chunk to multithreaded blake3 and to the temp
+file, then fsyncs and renames. A large file is hashed first, memory-mapped and in parallel, so
+content that is already stored costs no copy at all; otherwise the kernel copies it and the copy
+is hashed, which on a 1 GiB file is twice as fast as one pass through Python.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from modelcycle._internal.hashing import Source, copy_hashing, hash_bytes, is_digest
+from modelcycle._internal.hashing import Source, copy_hashing, hash_bytes, hash_file, is_digest
 from modelcycle.errors import NotFound, StoreUnavailable
 from modelcycle.store.objects._base import (
     TEMP_DIR,
@@ -31,6 +34,10 @@ from modelcycle.store.objects._base import (
 __all__ = ["LocalObjectStore"]
 
 _URL_SCHEMES = ("file", "local")
+_KERNEL_COPY_MIN_SIZE = 64 * 1024 * 1024
+"""From this size on, hash-then-kernel-copy beats one pass: below it, the second hash costs more
+than the copy saves."""
+_SENDFILE_CHUNK = 1 << 30
 
 
 class LocalObjectStore:
@@ -65,7 +72,29 @@ class LocalObjectStore:
         """Store a file's content. See :meth:`ObjectStore.put_file`."""
         source = open_source_file(path)
         with source, self._errors(f"store {path}"):
+            if os.fstat(source.fileno()).st_size >= _KERNEL_COPY_MIN_SIZE:
+                return self._put_large(source)
             return self._store(lambda out: ObjectInfo(*copy_hashing(source, out)))
+
+    def _put_large(self, source: io.FileIO) -> ObjectInfo:
+        """Store a large file: skip it when its content is stored, else copy it in the kernel.
+
+        The object is named after the hash of the copy, not of the source, so the name matches
+        the stored bytes even if the source changes while it is being added.
+        """
+        size = os.fstat(source.fileno()).st_size
+        known = hash_file(source.name)
+        if self._refresh(self._path(known), size):
+            return ObjectInfo(known, size)
+
+        def write(out: BinaryIO) -> ObjectInfo:
+            offset = 0
+            while sent := os.sendfile(out.fileno(), source.fileno(), offset, _SENDFILE_CHUNK):
+                offset += sent
+            out.flush()
+            return ObjectInfo(hash_file(out.name), offset)
+
+        return self._store(write)
 
     def put_bytes(self, data: bytes) -> ObjectInfo:
         """Store an in-memory buffer. See :meth:`ObjectStore.put_bytes`."""
