@@ -10,6 +10,7 @@ which roughly doubles throughput on large files, and it releases the GIL while h
 
 from __future__ import annotations
 
+import mmap
 import os
 import re
 from typing import Final, Protocol, TypeGuard
@@ -29,6 +30,8 @@ __all__ = [
 ]
 
 CHUNK_SIZE: Final = 1 << 20
+MMAP_WINDOW: Final = 64 << 20
+"""Bytes of a file :func:`hash_file` maps at once (a multiple of the page size)."""
 """Bytes read per step when streaming. 1 MiB is large enough for multithreaded blake3 to pay off
 and for the per-call overhead to vanish, and small enough to keep memory flat for any file size."""
 
@@ -106,8 +109,9 @@ def hash_bytes(data: bytes | bytearray | memoryview) -> str:
 def hash_file(path: str | os.PathLike[str]) -> str:
     """Hash a file without loading it into memory.
 
-    The file is memory-mapped, which lets blake3 hash all of it in parallel; the OS pages it in on
-    demand, so memory use stays flat however large the file is.
+    The file is memory-mapped one window at a time, which lets blake3 hash each window in
+    parallel without copying it; unmapping each window before the next keeps the process's
+    resident memory at one window (a whole-file mapping would count the whole file as resident).
 
     Args:
         path: the file to hash.
@@ -119,7 +123,14 @@ def hash_file(path: str | os.PathLike[str]) -> str:
         OSError: the file cannot be opened or read (callers translate it at their boundary).
     """
     hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
-    hasher.update_mmap(path)
+    with open(path, "rb", buffering=0) as file:
+        size = os.fstat(file.fileno()).st_size
+        for offset in range(0, size, MMAP_WINDOW):
+            length = min(MMAP_WINDOW, size - offset)
+            with mmap.mmap(
+                file.fileno(), length, offset=offset, access=mmap.ACCESS_READ
+            ) as window:
+                hasher.update(window)
     return hasher.hexdigest()
 
 

@@ -436,3 +436,14 @@ class TestLargeFilePath:
     def test_missing_source(self, store: LocalObjectStore, tmp_path: Path) -> None:
         with pytest.raises(NotFound):
             store.put_file(tmp_path / "nope.bin")
+
+
+def test_hash_file_spans_several_windows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelcycle._internal import hashing
+
+    monkeypatch.setattr(hashing, "MMAP_WINDOW", 4096)
+    data = os.urandom(3 * 4096 + 5)
+    (tmp_path / "f.bin").write_bytes(data)
+    (tmp_path / "empty.bin").write_bytes(b"")
+    assert hashing.hash_file(tmp_path / "f.bin") == hash_bytes(data)
+    assert hashing.hash_file(tmp_path / "empty.bin") == hash_bytes(b"")
