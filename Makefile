@@ -7,6 +7,10 @@ STAMP_TEST := $(VENV)/.installed-test
 STAMP_BENCH := $(VENV)/.installed-bench
 MLFLOW_VENV := .bench-venvs/mlflow
 STAMP_PEER_MLFLOW := $(MLFLOW_VENV)/.installed
+EVIDENTLY_VENV := .bench-venvs/evidently
+STAMP_PEER_EVIDENTLY := $(EVIDENTLY_VENV)/.installed
+DVC_VENV := .bench-venvs/dvc
+STAMP_PEER_DVC := $(DVC_VENV)/.installed
 BENCH_ARGS ?=
 PYTEST_ARGS ?=
 
@@ -44,8 +48,25 @@ $(STAMP_PEER_MLFLOW):
 		|| $(MLFLOW_VENV)/bin/python -m pip install -q 'mlflow>=3,<4'
 	touch $@
 
+# The data peers, each in a venv of its own. The drift targets were set against Evidently 0.7.23
+# (0.7 API: evidently.Report, evidently.presets); pandas stays below 3 for it. pyarrow reads the
+# shared Parquet frames. DVC is unpinned: `dvc add` has been stable for years.
+$(STAMP_PEER_EVIDENTLY):
+	rm -rf $(EVIDENTLY_VENV)
+	$(PYTHON) -m venv $(EVIDENTLY_VENV)
+	$(EVIDENTLY_VENV)/bin/python -m pip install -q --upgrade pip
+	$(EVIDENTLY_VENV)/bin/python -m pip install -q 'evidently==0.7.*' 'pandas<3' pyarrow
+	touch $@
+
+$(STAMP_PEER_DVC):
+	rm -rf $(DVC_VENV)
+	$(PYTHON) -m venv $(DVC_VENV)
+	$(DVC_VENV)/bin/python -m pip install -q --upgrade pip
+	$(DVC_VENV)/bin/python -m pip install -q dvc
+	touch $@
+
 # BENCH_ARGS=--quick runs the small smoke version; BENCH_ARGS=tracking picks one benchmark.
-bench: $(STAMP_BENCH) $(STAMP_PEER_MLFLOW)
+bench: $(STAMP_BENCH) $(STAMP_PEER_MLFLOW) $(STAMP_PEER_EVIDENTLY) $(STAMP_PEER_DVC)
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 lint: $(STAMP_TEST)
