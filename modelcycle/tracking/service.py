@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Table,
     bindparam,
     delete,
     func,
@@ -43,6 +42,7 @@ from modelcycle.store.tables import params as params_table
 from modelcycle.store.tables import tags as tags_table
 from modelcycle.tracking import _artifacts
 from modelcycle.tracking._base import BaseTrackingService, MetricPoint
+from modelcycle.tracking._rows import experiment_record, insert_metrics, insert_pairs, load_runs
 from modelcycle.tracking._search import build_search_query
 from modelcycle.tracking._validation import (
     check_key,
@@ -50,7 +50,6 @@ from modelcycle.tracking._validation import (
     metric_step,
     metric_value,
     param_values,
-    stored_metric_value,
     tag_values,
 )
 from modelcycle.tracking.entities import (
@@ -66,7 +65,6 @@ from modelcycle.tracking.entities import (
 )
 
 MAX_SEARCH_RESULTS = 50_000
-_LOAD_CHUNK = 500
 
 # Statements on the run-creation and metric paths, built once: constructing a statement costs
 # more than executing it on a handful of rows.
@@ -138,7 +136,7 @@ class TrackingService(BaseTrackingService):
                 "the existing ones, and start_run(experiment=…) creates one.",
                 details={"experiment": name_or_id},
             )
-        return _experiment(row)
+        return experiment_record(row)
 
     def get_or_create_experiment(self, name: str) -> Experiment:
         try:
@@ -167,7 +165,7 @@ class TrackingService(BaseTrackingService):
             rows = connection.execute(query).all()
         token = page_tokens.encode(offset + limit, fingerprint) if len(rows) > limit else None
         return ExperimentPage(
-            experiments=[_experiment(r) for r in rows[:limit]], next_page_token=token
+            experiments=[experiment_record(r) for r in rows[:limit]], next_page_token=token
         )
 
     # -- runs --------------------------------------------------------------------------------
@@ -215,8 +213,8 @@ class TrackingService(BaseTrackingService):
                     )
                 ],
             )
-            _insert_pairs(connection, params_table, run_id, checked_params)
-            _insert_pairs(connection, tags_table, run_id, checked_tags)
+            insert_pairs(connection, params_table, run_id, checked_params)
+            insert_pairs(connection, tags_table, run_id, checked_tags)
         return Run(
             id=run_id,
             experiment_id=experiment_id,
@@ -232,7 +230,7 @@ class TrackingService(BaseTrackingService):
 
     def get_run(self, run_id: str) -> Run:
         with self._store.read() as connection:
-            loaded = _load_runs(connection, [run_id])
+            loaded = load_runs(connection, [run_id])
         if not loaded:
             raise _run_not_found(run_id)
         return loaded[0]
@@ -253,7 +251,7 @@ class TrackingService(BaseTrackingService):
             ).rowcount
             if not ended:
                 _require_running(connection, run_id)
-            _insert_metrics(connection, run_id, points)
+            insert_metrics(connection, run_id, points)
 
     def delete_run(self, run_id: str) -> None:
         with self._store.write() as connection:
@@ -299,7 +297,7 @@ class TrackingService(BaseTrackingService):
                         details={"key": key, "old": old, "new": checked[key]},
                     )
             new = {key: value for key, value in checked.items() if key not in existing}
-            _insert_pairs(connection, params_table, run_id, new)
+            insert_pairs(connection, params_table, run_id, new)
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         checked = tag_values(tags)
@@ -331,7 +329,7 @@ class TrackingService(BaseTrackingService):
             return
         with self._store.write() as connection:
             _require_running(connection, run_id)
-            _insert_metrics(connection, run_id, checked)
+            insert_metrics(connection, run_id, checked)
 
     def get_metric_history(self, run_id: str, key: str) -> MetricHistory:
         query = (
@@ -446,7 +444,7 @@ class TrackingService(BaseTrackingService):
         query = build_search_query(ids, filter, order_by, limit + 1, offset)
         with self._store.read() as connection:
             found = list(connection.scalars(query))
-            loaded = _load_runs(connection, found[:limit])
+            loaded = load_runs(connection, found[:limit])
         token = page_tokens.encode(offset + limit, fingerprint) if len(found) > limit else None
         return RunPage(runs=loaded, next_page_token=token)
 
@@ -490,55 +488,6 @@ def _checked_points(points: Iterable[MetricPoint]) -> list[MetricPoint]:
     return checked
 
 
-_METRIC_COLUMNS = ("run_id", "key", "value", "step", "timestamp")
-# The latest value moves only forward: a higher step, or the same step logged later.
-_IS_NEWER = (
-    "excluded.step > latest_metrics.step OR "
-    "(excluded.step = latest_metrics.step AND excluded.timestamp >= latest_metrics.timestamp)"
-)
-
-
-def _insert_metrics(connection: Connection, run_id: str, points: Sequence[MetricPoint]) -> None:
-    if not points:
-        return
-    # ``value == value`` is false only for NaN, which is stored as NULL (see stored_metric_value);
-    # inlined because this comprehension runs once per point of every flush.
-    insert_rows(
-        connection,
-        metrics,
-        _METRIC_COLUMNS,
-        [
-            (run_id, key, value if value == value else None, step, stamp)
-            for key, value, step, stamp in points
-        ],
-    )
-    newest: dict[str, MetricPoint] = {}
-    for point in points:
-        current = newest.get(point[0])
-        if current is None or (point[2], point[3]) >= (current[2], current[3]):
-            newest[point[0]] = point
-    upsert_rows(
-        connection,
-        latest_metrics,
-        _METRIC_COLUMNS,
-        [
-            (run_id, key, stored_metric_value(value), step, stamp)
-            for key, value, step, stamp in newest.values()
-        ],
-        key_columns=["run_id", "key"],
-        update_columns=["value", "step", "timestamp"],
-        only_if=_IS_NEWER,
-    )
-
-
-def _insert_pairs(
-    connection: Connection, table: Table, run_id: str, pairs: Mapping[str, str]
-) -> None:
-    insert_rows(
-        connection, table, ("run_id", "key", "value"), [(run_id, k, v) for k, v in pairs.items()]
-    )
-
-
 def _run_not_found(run_id: str) -> NotFound:
     return NotFound(
         f"run {run_id!r} does not exist; `modelcycle runs list` shows existing runs",
@@ -577,63 +526,3 @@ def _artifact_rows(connection: Connection, run_id: str, prefix: str | None) -> l
         )
     rows = connection.execute(query.order_by(artifacts.c.path)).all()
     return [ArtifactInfo(path=r.path, digest=r.digest, size=r.size) for r in rows]
-
-
-def _experiment(row: Any) -> Experiment:
-    return Experiment(
-        id=row.id,
-        name=row.name,
-        lifecycle_stage=row.lifecycle_stage,
-        created_at=from_millis(row.created_at),
-        tags=row.tags or {},
-    )
-
-
-def _load_runs(connection: Connection, run_ids: Sequence[str]) -> list[Run]:
-    """Whole runs for ``run_ids``, in that order, with a fixed number of queries per chunk."""
-    loaded: dict[str, Run] = {}
-    for start in range(0, len(run_ids), _LOAD_CHUNK):
-        chunk = list(run_ids[start : start + _LOAD_CHUNK])
-        loaded.update(_load_chunk(connection, chunk))
-    return [loaded[run_id] for run_id in run_ids if run_id in loaded]
-
-
-def _load_chunk(connection: Connection, chunk: list[str]) -> dict[str, Run]:
-    head = connection.execute(
-        select(runs, experiments.c.name.label("experiment_name"))
-        .join(experiments, experiments.c.id == runs.c.experiment_id)
-        .where(runs.c.id.in_(chunk))
-    ).all()
-    by_run: dict[str, dict[str, dict[str, Any]]] = {
-        row.id: {"params": {}, "metrics": {}, "tags": {}} for row in head
-    }
-    for name, table in (
-        ("params", params_table),
-        ("metrics", latest_metrics),
-        ("tags", tags_table),
-    ):
-        query = select(table.c.run_id, table.c.key, table.c.value).where(table.c.run_id.in_(chunk))
-        for run_id, key, value in connection.execute(query):
-            by_run[run_id][name][key] = math.nan if value is None else value
-    inputs: dict[str, list[RunInput]] = {}
-    for row in connection.execute(select(run_inputs).where(run_inputs.c.run_id.in_(chunk))):
-        inputs.setdefault(row.run_id, []).append(
-            RunInput(dataset=row.dataset, version=row.version, role=row.role, digest=row.digest)
-        )
-    return {
-        row.id: Run(
-            id=row.id,
-            experiment_id=row.experiment_id,
-            experiment=row.experiment_name,
-            name=row.name,
-            status=RunStatus(row.status),
-            start_time=from_millis(row.start_time),
-            end_time=from_millis(row.end_time),
-            parent_run_id=row.parent_run_id,
-            lifecycle_stage=row.lifecycle_stage,
-            environment=row.environment or {},
-            inputs=tuple(inputs.get(row.id, ())),
-            **by_run[row.id],
-        )
-        for row in head
-    }
