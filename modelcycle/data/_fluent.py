@@ -14,8 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelcycle.config import current_settings, resolve_uri
-from modelcycle.errors import InvalidInput
+from modelcycle.config import StoreLocation
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -30,37 +29,30 @@ if TYPE_CHECKING:
     )
     from modelcycle.data.service import DataService
 
-_services: dict[tuple[str, str | None], DataService] = {}
+_services: dict[StoreLocation, DataService] = {}
 _services_lock = threading.Lock()
 
 
 def data_service() -> DataService:
     """The data service of the platform the current settings point at."""
-    settings = current_settings()
-    key = (settings.uri or "", settings.artifacts)
-    with _services_lock:
-        service = _services.get(key)
-        if service is None:
-            location = resolve_uri(settings.uri, settings.artifacts)
-            if location.kind == "http":
-                raise InvalidInput(
-                    f"MODELCYCLE_URI={location.url} names a server, and this version of "
-                    "modelcycle has no HTTP client yet; point it at a directory or a database.",
-                    details={"uri": location.url},
-                )
-            from modelcycle.data.service import DataService
-            from modelcycle.store import open_store
+    from modelcycle.data.service import DataService
+    from modelcycle.store import current_store
 
-            service = _services[key] = DataService(open_store(location))
+    store = current_store()
+    with _services_lock:
+        service = _services.get(store.location)
+        if service is None:
+            service = _services[store.location] = DataService(store)
         return service
 
 
 def close_all() -> None:
     """Close every store this module opened (tests, notebooks)."""
+    from modelcycle.store import close_current_stores
+
     with _services_lock:
-        for service in _services.values():
-            service.close()
         _services.clear()
+    close_current_stores()
 
 
 def add(

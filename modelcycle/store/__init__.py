@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, select, union
 
-from modelcycle.config import StoreLocation
+from modelcycle.config import StoreLocation, current_settings, resolve_uri
 from modelcycle.errors import InvalidInput
 from modelcycle.store._engine import make_engine, read_transaction, write_transaction
 from modelcycle.store._migrate import HEAD_REVISION, current_revision, ensure_current, upgrade
@@ -23,7 +24,14 @@ if TYPE_CHECKING:
     from modelcycle.store.objects import ObjectStore
     from modelcycle.store.objects.gc import GcResult
 
-__all__ = ["Store", "database_revision", "open_store", "upgrade_database"]
+__all__ = [
+    "Store",
+    "close_current_stores",
+    "current_store",
+    "database_revision",
+    "open_store",
+    "upgrade_database",
+]
 
 
 @dataclass
@@ -152,3 +160,37 @@ def database_revision(url: str) -> tuple[str | None, str]:
             return current_revision(connection), HEAD_REVISION
     finally:
         engine.dispose()
+
+
+_current_stores: dict[StoreLocation, Store] = {}
+_current_stores_lock = threading.Lock()
+
+
+def current_store() -> Store:
+    """The store the current settings point at, opened once per process and location, so the
+    SDK's domains (tracking, data, …) share one engine.
+
+    Raises:
+        InvalidInput: the settings name a modelcycle server, or a malformed URI.
+    """
+    settings = current_settings()
+    location = resolve_uri(settings.uri, settings.artifacts)
+    with _current_stores_lock:
+        store = _current_stores.get(location)
+        if store is None:
+            if location.kind == "http":
+                raise InvalidInput(
+                    f"MODELCYCLE_URI={location.url} names a server, and this version of "
+                    "modelcycle has no HTTP client yet; point it at a directory or a database.",
+                    details={"uri": location.url},
+                )
+            store = _current_stores[location] = open_store(location)
+        return store
+
+
+def close_current_stores() -> None:
+    """Close every store :func:`current_store` opened (tests, notebooks)."""
+    with _current_stores_lock:
+        for store in _current_stores.values():
+            store.close()
+        _current_stores.clear()

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelcycle.config import current_settings, resolve_uri
+from modelcycle.config import StoreLocation, current_settings
 from modelcycle.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 DEFAULT_EXPERIMENT = "Default"
 
-_services: dict[tuple[str, str | None], BaseTrackingService] = {}
+_services: dict[StoreLocation, BaseTrackingService] = {}
 # Experiment name → id per platform: start_run in a loop must not look the name up every time.
 _experiment_ids: dict[tuple[BaseTrackingService, str], int] = {}
 _services_lock = threading.Lock()
@@ -35,22 +35,14 @@ _active_runs: contextvars.ContextVar[tuple[ActiveRun, ...]] = contextvars.Contex
 
 def tracking_service() -> BaseTrackingService:
     """The tracking service of the platform the current settings point at."""
-    settings = current_settings()
-    key = (settings.uri or "", settings.artifacts)
-    with _services_lock:
-        service = _services.get(key)
-        if service is None:
-            location = resolve_uri(settings.uri, settings.artifacts)
-            if location.kind == "http":
-                raise InvalidInput(
-                    f"MODELCYCLE_URI={location.url} names a server, and this version of "
-                    "modelcycle has no HTTP client yet; point it at a directory or a database.",
-                    details={"uri": location.url},
-                )
-            from modelcycle.store import open_store
-            from modelcycle.tracking.service import TrackingService
+    from modelcycle.store import current_store
+    from modelcycle.tracking.service import TrackingService
 
-            service = _services[key] = TrackingService(open_store(location))
+    store = current_store()
+    with _services_lock:
+        service = _services.get(store.location)
+        if service is None:
+            service = _services[store.location] = TrackingService(store)
         return service
 
 
@@ -58,13 +50,12 @@ def close_all() -> None:
     """End every active run and close every store this process opened (tests, notebooks)."""
     for run in reversed(_active_runs.get()):
         run.end()
+    from modelcycle.store import close_current_stores
+
     with _services_lock:
-        for service in _services.values():
-            close = getattr(service, "close", None)
-            if close is not None:
-                close()
         _services.clear()
         _experiment_ids.clear()
+    close_current_stores()
 
 
 def start_run(

@@ -88,3 +88,15 @@ def test_migrated_schema_equals_the_declared_tables(
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
     engine.dispose()
+
+
+def test_current_store_is_shared_and_refuses_a_server(tmp_path: Path) -> None:
+    from modelcycle.config import config_context
+    from modelcycle.errors import InvalidInput
+    from modelcycle.store import close_current_stores, current_store
+
+    with config_context(uri=str(tmp_path / "home")):
+        assert current_store() is current_store()
+    with config_context(uri="http://127.0.0.1:5000"), pytest.raises(InvalidInput, match="server"):
+        current_store()
+    close_current_stores()
