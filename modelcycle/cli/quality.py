@@ -98,7 +98,6 @@ def drift(
             threshold=threshold,
         )
     if html is not None:
-        html.parent.mkdir(parents=True, exist_ok=True)  # DriftReport.save_html expects it
         report.save_html(html)
         _wrote(html)
     if as_json:

@@ -7,7 +7,10 @@ here from counts the report already computed (no plotting library, no JavaScript
 from __future__ import annotations
 
 import html
+import os
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1f2933}
@@ -99,3 +102,26 @@ def legend() -> str:
         f"reference</span><span><i class='swatch' style='background:{CURRENT_COLOR}'></i>"
         "current</span></div>"
     )
+
+
+def write_page(path: str | os.PathLike[str], document: str) -> Path:
+    """Write a report atomically: a temp file in the same folder, renamed over ``path``.
+
+    A reader never sees half a page and a failed write leaves the old page in place. The folder
+    is created, and the page gets the permissions any new file would (``mkstemp`` alone makes
+    it private to its owner, which is wrong for a report meant to be shared).
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(document)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target

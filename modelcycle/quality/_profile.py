@@ -14,8 +14,6 @@ versions.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -102,17 +100,7 @@ class Profile(BaseModel):
     def save_html(self, path: str | Path, title: str = "Data-quality profile") -> Path:
         """Write :meth:`to_html` to ``path`` through a temporary file and a rename, so a reader
         never sees half a page; returns the path."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
-                file.write(self.to_html(title))
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        return target
+        return _html.write_page(path, self.to_html(title))
 
 
 def profile(df: pd.DataFrame) -> Profile:

@@ -276,3 +276,16 @@ def test_html_page_is_self_contained_and_escaped(tmp_path: Path) -> None:
     path = report.save_html(tmp_path / "drift.html")
     assert path.read_text(encoding="utf-8") == html
     assert [p.name for p in tmp_path.iterdir()] == ["drift.html"]  # no temp file left
+
+
+def test_save_html_creates_the_folder_and_a_shareable_file(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
+    page = drift(frame, frame).save_html(tmp_path / "reports" / "drift.html")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(page.stat().st_mode) == 0o666 & ~umask
+    assert page.read_text().startswith("<!DOCTYPE html>")
+    assert [p.name for p in page.parent.iterdir()] == ["drift.html"]
