@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _data_workloads as data  # noqa: E402  (benchmarks/ is not a package)
 import _peers  # noqa: E402
+import _report  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "data.json"
@@ -504,34 +505,16 @@ def compare(
 
 def print_report(rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
     from rich.console import Console
-    from rich.table import Table
 
     console = Console(width=None if sys.stdout.isatty() else 150)
-    table = Table(
-        title=f"Data: modelcycle {meta['modelcycle']} vs Evidently {meta['evidently']}, "
+    table = _report.results_table(
+        f"Data: modelcycle {meta['modelcycle']} vs Evidently {meta['evidently']}, "
         f"DVC {meta['dvc']}, raw blake3 ({meta['cpus']} cores"
         f"{', --quick' if meta['quick'] else ''})",
-        show_lines=True,
+        rows,
+        "peer",
+        "peer_text",
     )
-    for name, justify in (
-        ("workload", "left"),
-        ("modelcycle", "right"),
-        ("peer", "right"),
-        ("ratio", "right"),
-        ("target", "left"),
-        ("result", "center"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    style = {"PASS": "bold green", "MISS": "bold yellow", "ERROR": "bold red", "INFO": "dim"}
-    for row in rows:
-        table.add_row(
-            row["title"],
-            row["modelcycle_text"],
-            row["peer_text"],
-            row["ratio_text"],
-            row["target"],
-            f"[{style[row['status']]}]{row['status']}[/]",
-        )
     console.print(table)
     sizes = meta["sizes"]
     console.print(

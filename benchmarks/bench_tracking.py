@@ -35,7 +35,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _peers  # noqa: E402  (benchmarks/ is not a package; these helpers sit beside this file)
+import _peers  # noqa: E402
+import _report  # noqa: E402  (benchmarks/ is not a package; these helpers sit beside this file)
 import _tracking_data as data  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -460,34 +461,16 @@ def compare(
 def print_report(rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
     """A rich table, wide enough to stay readable when the output goes to a file or a pipe."""
     from rich.console import Console
-    from rich.table import Table
 
     console = Console(width=None if sys.stdout.isatty() else 140)
     sizes = meta["sizes"]
-    table = Table(
-        title=f"Tracking: modelcycle {meta['modelcycle']} vs MLflow {meta['mlflow']} "
+    table = _report.results_table(
+        f"Tracking: modelcycle {meta['modelcycle']} vs MLflow {meta['mlflow']} "
         f"(SQLite, {meta['cpus']} cores{', --quick' if meta['quick'] else ''})",
-        show_lines=True,
+        rows,
+        f"MLflow {meta['mlflow']}",
+        "mlflow_text",
     )
-    for name, justify in (
-        ("workload", "left"),
-        ("modelcycle", "right"),
-        (f"MLflow {meta['mlflow']}", "right"),
-        ("ratio", "right"),
-        ("target", "left"),
-        ("result", "center"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    style = {"PASS": "bold green", "MISS": "bold yellow", "ERROR": "bold red", "INFO": "dim"}
-    for row in rows:
-        table.add_row(
-            row["title"],
-            row["modelcycle_text"],
-            row["mlflow_text"],
-            row["ratio_text"],
-            row["target"],
-            f"[{style[row['status']]}]{row['status']}[/]",
-        )
     console.print(table)
     console.print(
         f"Work done: log_metric loop: modelcycle {sizes['log_metric_calls']:,} calls, MLflow "

@@ -162,7 +162,9 @@ def database_revision(url: str) -> tuple[str | None, str]:
         engine.dispose()
 
 
-_current_stores: dict[StoreLocation, Store] = {}
+# Keyed by the settings as given: resolving a URI touches the filesystem, and start_run in a loop
+# asks for the store every time.
+_current_stores: dict[tuple[str | None, str | None], Store] = {}
 _current_stores_lock = threading.Lock()
 
 
@@ -174,17 +176,18 @@ def current_store() -> Store:
         InvalidInput: the settings name a modelcycle server, or a malformed URI.
     """
     settings = current_settings()
-    location = resolve_uri(settings.uri, settings.artifacts)
+    key = (settings.uri, settings.artifacts)
     with _current_stores_lock:
-        store = _current_stores.get(location)
+        store = _current_stores.get(key)
         if store is None:
+            location = resolve_uri(settings.uri, settings.artifacts)
             if location.kind == "http":
                 raise InvalidInput(
                     f"MODELCYCLE_URI={location.url} names a server, and this version of "
                     "modelcycle has no HTTP client yet; point it at a directory or a database.",
                     details={"uri": location.url},
                 )
-            store = _current_stores[location] = open_store(location)
+            store = _current_stores[key] = open_store(location)
         return store
 
 
