@@ -153,7 +153,13 @@ def upgrade_database(url: str) -> tuple[str | None, str]:
 
 
 def database_revision(url: str) -> tuple[str | None, str]:
-    """The schema revision of the database at ``url``, and the one this version expects."""
+    """The schema revision of the database at ``url``, and the one this version expects.
+
+    A SQLite file that does not exist is reported as empty (``None``) without being created:
+    asking must not leave a database behind a typo.
+    """
+    if url.startswith("sqlite") and not Path(url.split(":///", 1)[-1]).is_file():
+        return None, HEAD_REVISION
     engine = make_engine(url)
     try:
         with read_transaction(engine) as connection:

@@ -100,3 +100,9 @@ def test_current_store_is_shared_and_refuses_a_server(tmp_path: Path) -> None:
     with config_context(uri="http://127.0.0.1:5000"), pytest.raises(InvalidInput, match="server"):
         current_store()
     close_current_stores()
+
+
+def test_asking_the_revision_of_a_missing_sqlite_file_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "typo" / "modelcycle.db"
+    assert database_revision(f"sqlite:///{missing}") == (None, HEAD_REVISION)
+    assert not missing.exists()
