@@ -14,8 +14,9 @@ Map of the objects: experiment → run (params, metrics by step, tags, artifacts
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from modelcycle._internal.lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -103,15 +104,7 @@ if TYPE_CHECKING:
     from modelcycle.tracking.autolog import autolog
 
 
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'modelcycle' has no attribute {name!r}")
-    module_name, _, attribute = target.partition(":")
-    module = importlib.import_module(module_name)
-    value = getattr(module, attribute) if attribute else module
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

@@ -50,3 +50,14 @@ def test_error_tree(cls: type[errors.ModelcycleError], status: int, builtin: typ
     }
     assert errors.ERRORS_BY_CODE[cls.__name__] is cls
     assert error.exit_code > 1 and error.headline
+
+
+def test_lazy_names_resolve_once_and_unknown_names_fail() -> None:
+    import modelcycle.quality as quality
+    import modelcycle.tracking as tracking
+
+    assert tracking.TrackingService is tracking.TrackingService
+    assert "drift" in vars(quality) or quality.drift is not None
+    assert vars(quality)["drift"] is quality.drift  # cached in the package after first use
+    with pytest.raises(AttributeError, match="modelcycle.quality"):
+        quality.not_a_thing  # noqa: B018

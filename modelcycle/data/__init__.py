@@ -15,8 +15,9 @@ Names load on first use, so ``import modelcycle.data`` imports neither SQLAlchem
 from __future__ import annotations
 
 import builtins
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from modelcycle._internal.lazy import lazy_getattr
 
 __all__ = [
     "ColumnChange",
@@ -74,14 +75,7 @@ if TYPE_CHECKING:
     from modelcycle.data.service import DataService
 
 
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'modelcycle.data' has no attribute {name!r}")
-    module_name, _, attribute = target.partition(":")
-    value = getattr(importlib.import_module(module_name), attribute)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 def __dir__() -> builtins.list[str]:  # `list` here is mc.data.list

@@ -11,8 +11,7 @@ Names load on first use, so ``import modelcycle.quality`` does not import scipy.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from modelcycle._internal.lazy import lazy_getattr
 
 __all__ = [
     "ColumnDrift",
@@ -41,14 +40,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'modelcycle.quality' has no attribute {name!r}")
-    module_name, _, attribute = target.partition(":")
-    value = getattr(importlib.import_module(module_name), attribute)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

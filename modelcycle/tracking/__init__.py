@@ -9,8 +9,9 @@ pulls in SQLAlchemy, loads on first use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from modelcycle._internal.lazy import lazy_getattr
 from modelcycle.tracking.entities import (
     ArtifactInfo,
     Experiment,
@@ -40,15 +41,9 @@ __all__ = [
 ]
 
 _LAZY = {
-    "ActiveRun": "modelcycle.tracking.run",
-    "TrackingService": "modelcycle.tracking.service",
+    "ActiveRun": "modelcycle.tracking.run:ActiveRun",
+    "TrackingService": "modelcycle.tracking.service:TrackingService",
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'modelcycle.tracking' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _LAZY)
