@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -38,6 +38,8 @@ from pydantic_settings import (
 from modelcycle.errors import InvalidInput
 
 __all__ = [
+    "ObjectsSettings",
+    "ServerSettings",
     "Settings",
     "StoreLocation",
     "TrackingSettings",
@@ -63,6 +65,33 @@ class TrackingSettings(BaseModel):
     )
 
 
+class ObjectsSettings(BaseModel):
+    """How the content-addressed object store writes."""
+
+    fsync: bool = Field(
+        True,
+        description=(
+            "Flush every new object to disk before it is renamed into place and recorded, so a "
+            "power cut cannot leave a recorded object with lost bytes. Turning it off makes "
+            "large `data add` runs several times faster; reads still verify every hash."
+        ),
+    )
+
+
+class ServerSettings(BaseModel):
+    """How `modelcycle server` guards its API."""
+
+    auth: bool = Field(
+        True, description="Require an API token on every request but health checks."
+    )
+    max_body_mb: float = Field(
+        64, gt=0, description="Largest JSON request body in MiB; artifact uploads stream."
+    )
+    max_batch: int = Field(
+        100_000, gt=0, description="Most metric points, params or tags in one request."
+    )
+
+
 class Settings(BaseSettings):
     """The whole configuration of a modelcycle process."""
 
@@ -77,7 +106,12 @@ class Settings(BaseSettings):
 
     uri: str | None = Field(None, description="Where the platform lives (see resolve_uri).")
     artifacts: str | None = Field(None, description="Artifact root for a database URI.")
+    token: SecretStr | None = Field(
+        None, description="API token the HTTP client sends as `Authorization: Bearer`."
+    )
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    objects: ObjectsSettings = Field(default_factory=ObjectsSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -9,7 +9,9 @@ status the server answers with and the exit code the CLI ends with, and carries 
     ├── NotFound(LookupError)           404, exit 3   unknown experiment, run, artifact, object
     ├── AlreadyExists                   409, exit 4   a name or value that is taken
     ├── IntegrityError                  500, exit 5   stored bytes no longer match their hash
+    ├── Unauthenticated                 401, exit 9   no token, a wrong one, or a revoked one
     ├── PermissionDenied                403, exit 6   the caller may not do this
+    ├── GateFailed                      409, exit 10  a promotion's metric gate or approval is unmet
     ├── StoreUnavailable                503, exit 7   the database or object store is unreachable
     └── SchemaOutdated                  409, exit 8   the database needs `modelcycle db upgrade`
 
@@ -25,11 +27,13 @@ __all__ = [
     "AlreadyExists",
     "IntegrityError",
     "InvalidInput",
+    "GateFailed",
     "ModelcycleError",
     "NotFound",
     "PermissionDenied",
     "SchemaOutdated",
     "StoreUnavailable",
+    "Unauthenticated",
 ]
 
 
@@ -100,6 +104,22 @@ class PermissionDenied(ModelcycleError):
     headline = "Permission denied"
 
 
+class Unauthenticated(ModelcycleError):
+    """The request carries no valid credentials: no token, an unknown one, or a revoked one."""
+
+    http_status = 401
+    exit_code = 9
+    headline = "Not authenticated"
+
+
+class GateFailed(ModelcycleError):
+    """A stage transition's policy is not met: a metric gate fails or an approval is missing."""
+
+    http_status = 409
+    exit_code = 10
+    headline = "Gate not met"
+
+
 class StoreUnavailable(ModelcycleError):
     """The metadata database or the object store cannot be reached."""
 
@@ -125,6 +145,8 @@ ERRORS_BY_CODE: dict[str, type[ModelcycleError]] = {
         AlreadyExists,
         IntegrityError,
         PermissionDenied,
+        Unauthenticated,
+        GateFailed,
         StoreUnavailable,
         SchemaOutdated,
     )

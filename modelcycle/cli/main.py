@@ -11,7 +11,21 @@ from typing import Annotated
 
 import typer
 
-from modelcycle.cli import data, db, demo, experiments, gc, lineage, quality, runs
+from modelcycle.cli import (
+    audit,
+    data,
+    db,
+    demo,
+    experiments,
+    gc,
+    lineage,
+    models,
+    quality,
+    runs,
+    server,
+    tokens,
+    users,
+)
 from modelcycle.cli._errors import ErrorReportingGroup
 from modelcycle.cli._output import console
 
@@ -35,6 +49,11 @@ app.command("lineage")(lineage.show_lineage)
 app.add_typer(quality.app, name="quality")
 app.command("gc")(gc.collect_garbage)
 app.command("demo")(demo.run_demo)
+app.add_typer(models.app, name="models")
+app.command("server")(server.run_server)
+app.add_typer(users.app, name="users")
+app.add_typer(tokens.app, name="tokens")
+app.add_typer(audit.app, name="audit")
 
 
 def _show_version(value: bool) -> None:

@@ -1,0 +1,1 @@
+"""The model registry: model format and flavors, versions, aliases, stages, approvals."""

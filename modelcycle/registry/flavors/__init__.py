@@ -1,0 +1,1 @@
+"""Model flavors: one small plugin per library (save, load, predict)."""

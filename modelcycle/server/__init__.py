@@ -1,0 +1,1 @@
+"""The platform's REST API (`modelcycle server`): FastAPI routers over the domain services."""
