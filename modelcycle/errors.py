@@ -11,7 +11,7 @@ status the server answers with and the exit code the CLI ends with, and carries 
     ├── IntegrityError                  500, exit 5   stored bytes no longer match their hash
     ├── Unauthenticated                 401, exit 9   no token, a wrong one, or a revoked one
     ├── PermissionDenied                403, exit 6   the caller may not do this
-    ├── GateFailed                      409, exit 10  a promotion's metric gate or approval is unmet
+    ├── GateFailed                      409, exit 10  a promotion's gate or approval is unmet
     ├── StoreUnavailable                503, exit 7   the database or object store is unreachable
     └── SchemaOutdated                  409, exit 8   the database needs `modelcycle db upgrade`
 
