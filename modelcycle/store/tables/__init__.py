@@ -7,6 +7,9 @@ domain that stores objects only marks its column and gc learns of it.
 
 from __future__ import annotations
 
+# Importing a domain's module registers its tables on ``metadata``; its names are reached through
+# it (``tables.auth.users``), so a new domain adds one line here.
+from modelcycle.store.tables import auth, registry
 from modelcycle.store.tables._metadata import metadata, object_ref_columns
 from modelcycle.store.tables.data import dataset_files, dataset_parents, dataset_versions, datasets
 from modelcycle.store.tables.tracking import (
@@ -22,6 +25,7 @@ from modelcycle.store.tables.tracking import (
 
 __all__ = [
     "artifacts",
+    "auth",
     "dataset_files",
     "dataset_parents",
     "dataset_versions",
@@ -32,6 +36,7 @@ __all__ = [
     "metrics",
     "object_ref_columns",
     "params",
+    "registry",
     "run_inputs",
     "runs",
     "tags",

@@ -1,0 +1,3 @@
+"""Tables of users, API tokens and the audit log."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables of the model registry."""
+
+from __future__ import annotations
