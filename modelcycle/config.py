@@ -106,6 +106,13 @@ class Settings(BaseSettings):
 
     uri: str | None = Field(None, description="Where the platform lives (see resolve_uri).")
     artifacts: str | None = Field(None, description="Artifact root for a database URI.")
+    user: str | None = Field(
+        None,
+        description=(
+            "Who the SDK acts as on an embedded store (requests, approvals, audit); defaults to "
+            "the operating-system user. A server ignores it and uses the token's user."
+        ),
+    )
     token: SecretStr | None = Field(
         None, description="API token the HTTP client sends as `Authorization: Bearer`."
     )
