@@ -54,7 +54,9 @@ class Store:
                     "MODELCYCLE_ARTIFACTS to a directory or an fsspec URL.",
                     details={"uri": self.location.url},
                 )
-            self._objects = open_object_store(self.location.artifact_root)
+            self._objects = open_object_store(
+                self.location.artifact_root, fsync=current_settings().objects.fsync
+            )
         return self._objects
 
     def write(self) -> contextlib.AbstractContextManager[Connection]:

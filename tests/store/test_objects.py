@@ -373,6 +373,43 @@ def test_paths_and_file_urls_open_the_local_store(tmp_path: Path) -> None:
     assert isinstance(url, LocalObjectStore) and url.root == tmp_path / "b"
 
 
+@pytest.mark.parametrize("fsync", [True, False])
+def test_fsync_setting_decides_whether_new_objects_are_flushed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsync: bool
+) -> None:
+    import modelcycle.store.objects.local as local
+
+    flushed: list[int] = []
+    real_fsync = os.fsync
+
+    def counting_fsync(fd: int) -> None:
+        flushed.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(local.os, "fsync", counting_fsync)
+    store = open_object_store(tmp_path / "objects", fsync=fsync)
+    source = tmp_path / "source.bin"
+    source.write_bytes(os.urandom(3 * CHUNK_SIZE + 5))
+
+    digest = store.put_file(source).digest
+
+    assert bool(flushed) is fsync
+    assert store.get_bytes(digest) == source.read_bytes()
+
+
+def test_store_objects_follow_the_fsync_setting(tmp_path: Path) -> None:
+    from modelcycle.config import config_context, resolve_uri
+    from modelcycle.store import open_store
+
+    with config_context(objects={"fsync": False}):
+        store = open_store(resolve_uri(str(tmp_path / "home")))
+        try:
+            objects = store.objects
+        finally:
+            store.close()
+    assert isinstance(objects, LocalObjectStore) and objects.fsync is False
+
+
 def test_other_schemes_open_the_fsspec_store() -> None:
     assert isinstance(open_object_store("memory://registry-test/objects"), FsspecObjectStore)
 
@@ -398,7 +435,7 @@ def test_s3_without_s3fs_names_the_package() -> None:
 
 
 class TestLargeFilePath:
-    """The hash-first, kernel-copy path of the local store, with its threshold lowered."""
+    """The one-pass kernel-copy-while-hashing path of the local store, its threshold lowered."""
 
     @pytest.fixture
     def store(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalObjectStore:
@@ -407,7 +444,7 @@ class TestLargeFilePath:
         monkeypatch.setattr(local, "_KERNEL_COPY_MIN_SIZE", 1)
         return LocalObjectStore(tmp_path / "objects")
 
-    def test_round_trip_and_no_copy_for_stored_content(
+    def test_round_trip_and_stored_content_is_not_rewritten(
         self, store: LocalObjectStore, tmp_path: Path
     ) -> None:
         source = tmp_path / "big.bin"
@@ -432,6 +469,39 @@ class TestLargeFilePath:
         stored.write_bytes(b"x" * 10)
         assert store.put_file(source) == info
         assert store.get_bytes(info.digest) == b"x" * 4096
+
+    def test_spans_several_windows(
+        self, store: LocalObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from modelcycle._internal import hashing
+
+        monkeypatch.setattr(hashing, "MMAP_WINDOW", 4096)
+        source = tmp_path / "big.bin"
+        data = os.urandom(5 * 4096 + 123)
+        source.write_bytes(data)
+        info = store.put_file(source)
+        assert info == ObjectInfo(hash_bytes(data), len(data))
+        assert store.get_bytes(info.digest) == data
+
+    def test_source_changed_during_the_copy_is_refused(
+        self, store: LocalObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from modelcycle.store.objects import local
+
+        source = tmp_path / "big.bin"
+        source.write_bytes(os.urandom(8192))
+        real_copy = local.kernel_copy_hashing
+
+        def copy_while_someone_appends(source_fd: int, sink_fd: int, size: int) -> str:
+            digest = real_copy(source_fd, sink_fd, size)
+            with open(source, "ab") as writer:
+                writer.write(b"late bytes")
+            return digest
+
+        monkeypatch.setattr(local, "kernel_copy_hashing", copy_while_someone_appends)
+        with pytest.raises(InvalidInput, match="changed while it was being stored"):
+            store.put_file(source)
+        assert list(store.iter_objects()) == [] and list(store.iter_temp()) == []
 
     def test_missing_source(self, store: LocalObjectStore, tmp_path: Path) -> None:
         with pytest.raises(NotFound):

@@ -38,7 +38,7 @@ _FSSPEC_STORE: Final = "modelcycle.store.objects.fsspec_store:FsspecObjectStore"
 """Every other scheme: fsspec knows dozens, and says itself which ones it cannot handle."""
 
 
-def open_object_store(root: str | os.PathLike[str]) -> ObjectStore:
+def open_object_store(root: str | os.PathLike[str], *, fsync: bool = True) -> ObjectStore:
     """Open the object store at ``root``, choosing the implementation from its URL scheme.
 
     Args:
@@ -46,6 +46,9 @@ def open_object_store(root: str | os.PathLike[str]) -> ObjectStore:
             handles, e.g. ``s3://bucket/objects``. Credentials come from the backend's usual
             sources (environment, config files); pass storage options explicitly by constructing
             :class:`~modelcycle.store.objects.fsspec_store.FsspecObjectStore` instead.
+        fsync: for local files, flush each new object to disk before renaming it into place
+            (see :class:`~modelcycle.store.objects.local.LocalObjectStore`). A remote store's
+            put is durable once acknowledged, so it has no such choice.
 
     Returns:
         The store. Nothing is created until the first write.
@@ -67,5 +70,9 @@ def open_object_store(root: str | os.PathLike[str]) -> ObjectStore:
         scheme = "file"
     target = OBJECT_STORES.get(scheme.lower(), _FSSPEC_STORE)
     module_name, _, class_name = target.partition(":")
-    factory = getattr(importlib.import_module(module_name), class_name)
-    return cast(Callable[[str], ObjectStore], factory)(root)
+    factory = cast(
+        Callable[..., ObjectStore], getattr(importlib.import_module(module_name), class_name)
+    )
+    if target == OBJECT_STORES["file"]:
+        return factory(root, fsync=fsync)
+    return factory(root)

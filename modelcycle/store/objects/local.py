@@ -2,9 +2,9 @@
 
 Plain ``os`` calls, because every layer in between costs throughput. A put of an ordinary file
 reads the source once in 1 MiB chunks, feeding each chunk to multithreaded blake3 and to the temp
-file, then fsyncs and renames. A large file is hashed first, memory-mapped and in parallel, so
-content that is already stored costs no copy at all; otherwise the kernel copies it and the copy
-is hashed, which on a 1 GiB file is twice as fast as one pass through Python.
+file, then fsyncs (unless told not to) and renames. A large file is copied by the kernel while it
+is hashed, memory-mapped, on another core: one pass that on a 1 GiB file costs little more than
+the hash alone.
 """
 
 from __future__ import annotations
@@ -16,8 +16,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from modelcycle._internal.hashing import Source, copy_hashing, hash_bytes, hash_file, is_digest
-from modelcycle.errors import NotFound, StoreUnavailable
+from modelcycle._internal.hashing import (
+    Source,
+    copy_hashing,
+    hash_bytes,
+    is_digest,
+    kernel_copy_hashing,
+)
+from modelcycle.errors import InvalidInput, NotFound, StoreUnavailable
 from modelcycle.store.objects._base import (
     TEMP_DIR,
     ObjectInfo,
@@ -35,9 +41,7 @@ __all__ = ["LocalObjectStore"]
 
 _URL_SCHEMES = ("file", "local")
 _KERNEL_COPY_MIN_SIZE = 64 * 1024 * 1024
-"""From this size on, hash-then-kernel-copy beats one pass: below it, the second hash costs more
-than the copy saves."""
-_SENDFILE_CHUNK = 1 << 30
+"""From this size on, the kernel copy beside the hash beats one pass through Python's buffers."""
 
 
 class LocalObjectStore:
@@ -45,6 +49,10 @@ class LocalObjectStore:
 
     Args:
         root: the store's directory, or a ``file://`` URL of it; created on the first write.
+        fsync: flush each new object to disk before renaming it into place. Without it a power
+            cut shortly after a put can lose the object's bytes while the metadata that
+            references it survives; reads still verify the hash, so the loss is reported, never
+            served. Off, a 1 GiB put runs at page-cache speed, as DVC and MLflow write.
 
     Example:
         >>> import tempfile
@@ -54,7 +62,7 @@ class LocalObjectStore:
         b'weights'
     """
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
         text = os.fspath(root)
         scheme, separator, path = text.partition("://")
         if separator and scheme.lower() in _URL_SCHEMES:
@@ -62,6 +70,7 @@ class LocalObjectStore:
         self.root = Path(text).absolute()
         self._temp_dir = self.root / TEMP_DIR
         self._where = str(self.root)
+        self.fsync = fsync
 
     def __repr__(self) -> str:
         return f"LocalObjectStore({self._where!r})"
@@ -77,22 +86,25 @@ class LocalObjectStore:
             return self._store(lambda out: ObjectInfo(*copy_hashing(source, out)))
 
     def _put_large(self, source: io.FileIO) -> ObjectInfo:
-        """Store a large file: skip it when its content is stored, else copy it in the kernel.
+        """Store a large file: the kernel copies it while it is hashed, in one pass.
 
-        The object is named after the hash of the copy, not of the source, so the name matches
-        the stored bytes even if the source changes while it is being added.
+        The name is the hash of the source's bytes as they were read; a source whose size or
+        modification time changed during the copy is refused, so the name matches the stored
+        bytes (and every read verifies it again). Content already stored is detected after the
+        pass and the copy dropped.
         """
-        size = os.fstat(source.fileno()).st_size
-        known = hash_file(source.name)
-        if self._refresh(self._path(known), size):
-            return ObjectInfo(known, size)
+        before = os.fstat(source.fileno())
 
         def write(out: BinaryIO) -> ObjectInfo:
-            offset = 0
-            while sent := os.sendfile(out.fileno(), source.fileno(), offset, _SENDFILE_CHUNK):
-                offset += sent
-            out.flush()
-            return ObjectInfo(hash_file(out.name), offset)
+            digest = kernel_copy_hashing(source.fileno(), out.fileno(), before.st_size)
+            after = os.fstat(source.fileno())
+            if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+                raise InvalidInput(
+                    f"{source.name} changed while it was being stored; add it again once "
+                    "nothing writes to it.",
+                    details={"path": source.name},
+                )
+            return ObjectInfo(digest, before.st_size)
 
         return self._store(write)
 
@@ -202,16 +214,18 @@ class LocalObjectStore:
             with open(temp, "xb") as out:
                 info = write(out)
                 out.flush()
-                # Data first, rename second: otherwise a crash can leave an empty file under a
-                # digest that the metadata database already references.
-                os.fsync(out.fileno())
+                if self.fsync:
+                    # Data first, rename second: otherwise a crash can leave an empty file under
+                    # a digest that the metadata database already references.
+                    os.fsync(out.fileno())
             final = self._path(info.digest)
             if self._refresh(final, info.size):
                 temp.unlink()
             else:
                 final.parent.mkdir(exist_ok=True)
                 os.replace(temp, final)
-                _fsync_dir(final.parent)
+                if self.fsync:
+                    _fsync_dir(final.parent)
             return info
         except BaseException:
             with contextlib.suppress(OSError):
