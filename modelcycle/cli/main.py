@@ -22,6 +22,7 @@ from modelcycle.cli import (
     models,
     quality,
     runs,
+    serve,
     server,
     tokens,
     users,
@@ -51,6 +52,7 @@ app.command("gc")(gc.collect_garbage)
 app.command("demo")(demo.run_demo)
 app.add_typer(models.app, name="models")
 app.command("server")(server.run_server)
+app.command("serve")(serve.serve_model)
 app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(audit.app, name="audit")

@@ -1,0 +1,1 @@
+"""The inference server (`modelcycle serve`): scoring app, payload formats, Prometheus metrics."""
