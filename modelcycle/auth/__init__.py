@@ -1,25 +1,44 @@
 """Users, API tokens, roles and the audit log.
 
-Interface (the server's auth dependency and audit middleware are written against it; the helper
-building this package fills in the bodies and may add to it, but keeps these names):
+Map of the objects: a :class:`User` has a :class:`Role` (viewer < editor < admin) and any number
+of API tokens (:class:`TokenInfo` shows one without its secret). ``AuthService.authenticate``
+turns a token into a :class:`Principal` (user, role, token id), which the edges (server, CLI,
+serving app) check with ``principal.allows(Role.EDITOR)``. Whatever they did is appended to the
+audit log as an :class:`AuditEvent` and listed back as :class:`AuditEntry` pages.
 
-    class Role(StrEnum): VIEWER="viewer", EDITOR="editor", ADMIN="admin"
-    Role.allows(self, needed: Role) -> bool
-
-    @dataclass(frozen=True) class Principal: user: str; role: Role; token_id: str
-
-    class AuthService:
-        def __init__(self, store: Store) -> None
-        def create_user(self, name: str, role: Role | str) -> tuple[User, str]  # + first token
-        def get_user(self, name: str) -> User
-        def list_users(self) -> list[User]
-        def set_role(self, name: str, role: Role | str) -> User
-        def create_token(self, user: str, *, description=None) -> tuple[TokenInfo, str]
-        def revoke_token(self, token_id: str) -> None
-        def list_tokens(self, user: str | None = None) -> list[TokenInfo]
-        def authenticate(self, token: str) -> Principal  # Unauthenticated
-        def record(self, event: AuditEvent) -> None
-        def list_audit(self, *, user=None, action=None, limit=100, page_token=None) -> AuditPage
-
-    AuditEvent(user, action: str, target: str, source: str | None, status: int, time_ms: int)
+``service.py`` holds :class:`AuthService`; ``_tokens.py`` the token format; ``_hashing.py`` the
+argon2id hashing of secrets; ``_verified.py`` the per-process memory of verified tokens;
+``_audit.py`` the log's queries. The records in ``entities.py`` import no SQLAlchemy, so they are
+re-exported eagerly and the service loads on first use. No other domain imports this package.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from modelcycle._internal.lazy import lazy_getattr
+from modelcycle.auth.entities import (
+    AuditEntry,
+    AuditEvent,
+    AuditPage,
+    Principal,
+    Role,
+    TokenInfo,
+    User,
+)
+
+if TYPE_CHECKING:
+    from modelcycle.auth.service import AuthService
+
+__all__ = [
+    "AuditEntry",
+    "AuditEvent",
+    "AuditPage",
+    "AuthService",
+    "Principal",
+    "Role",
+    "TokenInfo",
+    "User",
+]
+
+__getattr__ = lazy_getattr(__name__, {"AuthService": "modelcycle.auth.service:AuthService"})
