@@ -9,7 +9,8 @@ stays fast::
         run.log_metric("auc", 0.91)
     mc.search_runs(experiment="churn", filter="metrics.auc > 0.8")
 
-Map of the objects: experiment → run (params, metrics by step, tags, artifacts, inputs).
+Map of the objects: experiment → run (params, metrics by step, tags, artifacts, inputs) →
+registered model version (``run.log_model``; aliases, stages, approvals, ``mc.evaluate``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ _LAZY: dict[str, str] = {
     "errors": "modelcycle.errors",
     "quality": "modelcycle.quality",
     "data": "modelcycle.data",
+    "registry": "modelcycle.registry",
+    "evaluate": "modelcycle.registry._fluent:evaluate",
 }
 
 __all__ = [
@@ -59,6 +62,7 @@ __all__ = [
     "download_artifacts",
     "end_run",
     "errors",
+    "evaluate",
     "get_experiment",
     "get_metric_history",
     "get_run",
@@ -71,6 +75,7 @@ __all__ = [
     "log_param",
     "log_params",
     "quality",
+    "registry",
     "search_runs",
     "set_tag",
     "set_tags",
@@ -78,8 +83,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from modelcycle import data, errors, quality
+    from modelcycle import data, errors, quality, registry
     from modelcycle.config import Settings, config_context
+    from modelcycle.registry._fluent import evaluate
     from modelcycle.tracking._fluent import (
         active_run,
         delete_run,

@@ -8,8 +8,10 @@ It trains on scikit-learn's bundled breast-cancer data (no download), in seconds
   loss and accuracy at each epoch.
 
 Each run logs its params, per-step metrics, validation AUC, tags, the dataset it read and the model
-saved with skops; then the demo searches for the best run and prints where to look next. Each
-stage is a small function so later stages (registry, serving) can be added as steps of their own.
+saved with skops; then the demo searches for the best run and takes its model through the
+registry: registers it, evaluates it on the validation rows (metrics logged to a run and attached
+to the version), sets a promotion policy with a metric gate, requests production as one user and
+approves as another, and writes the version's model card. Each stage is a small function.
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ LOGREG_SHARES = (0.2, 0.4, 0.6, 0.8, 1.0)
 SGD_ALPHAS = (1e-4, 1e-2)
 SGD_EPOCHS = 20
 BEST_METRIC = "val_auc"
+MODEL_NAME = "demo-breast-cancer"
+TARGET = "malignant"
+GATES = ("roc_auc >= 0.9", "roc_auc >= champion")
+TRAINER = "demo-trainer"
+REVIEWER = "demo-reviewer"
 
 Step = Callable[[], None]
 """Called once per training step, to advance the progress bar."""
@@ -62,6 +69,22 @@ class Split:
     y_valid: np.ndarray
     scaler: Any
     dataset_version: str
+    feature_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """What the registry step did with the best model."""
+
+    name: str
+    version: int
+    uri: str
+    stage: str
+    metrics: dict[str, float]
+    request_id: int
+    requested_by: str
+    approved_by: str
+    card: Path
 
 
 def run_demo(as_json: JsonFlag = False) -> None:
@@ -71,7 +94,12 @@ def run_demo(as_json: JsonFlag = False) -> None:
 
     Needs scikit-learn and skops: pip install 'modelcycle[sklearn]'.
 
-    JSON: {"experiment", "store", "session", "seconds", "best_run_id", "runs", "next_commands"}.
+    Then the best model is registered as 'demo-breast-cancer', evaluated, and promoted to
+    production through a metric gate and a second person's approval.
+
+    JSON: {"experiment", "store", "session", "seconds", "best_run_id", "runs", "model",
+    "next_commands"}; "model" is {"name", "version", "uri", "stage", "metrics", "request_id",
+    "requested_by", "approved_by", "card"}.
     """
     started = time.perf_counter()
     session = uuid.uuid4().hex[:12]
@@ -80,6 +108,7 @@ def run_demo(as_json: JsonFlag = False) -> None:
         require_sklearn()
         split = load_split()
     total = len(LOGREG_C) * len(LOGREG_SHARES) + len(SGD_ALPHAS) * SGD_EPOCHS
+    models: dict[str, Any] = {}
     with progress() as bar:
         task = bar.add_task("Training demo models", total=total)
 
@@ -87,16 +116,22 @@ def run_demo(as_json: JsonFlag = False) -> None:
             bar.advance(task)
 
         for c in LOGREG_C:
-            train_logistic_regression(split, c, session, step)
+            run_id, model = train_logistic_regression(split, c, session, step)
+            models[run_id] = model
         for alpha in SGD_ALPHAS:
-            train_sgd(split, alpha, session, step)
+            run_id, model = train_sgd(split, alpha, session, step)
+            models[run_id] = model
     ranked = session_runs(session)
+    best_run_id = str(ranked.iloc[0]["run_id"])
+    with err_console().status("Registering, evaluating and promoting the best model"):
+        promotion = promote_best(split, best_run_id, models[best_run_id])
     seconds = time.perf_counter() - started
-    commands = next_commands(list(ranked["run_id"]))
+    commands = next_commands(list(ranked["run_id"]), promotion)
     if as_json:
-        print_json(summary_document(ranked, session, seconds, commands))
+        document = summary_document(ranked, session, seconds, commands)
+        print_json({**document, "model": _promotion_document(promotion)})
     else:
-        print_summary(ranked, seconds, commands)
+        print_summary(ranked, seconds, commands, promotion)
 
 
 def require_sklearn() -> None:
@@ -130,12 +165,13 @@ def load_split() -> Split:
         y_valid,
         scaler,
         dataset_version=f"{DATASET}@{sklearn.__version__}",
+        feature_names=tuple(name.replace(" ", "_") for name in load_breast_cancer().feature_names),
     )
 
 
-def train_logistic_regression(split: Split, c: float, session: str, step: Step) -> None:
+def train_logistic_regression(split: Split, c: float, session: str, step: Step) -> tuple[str, Any]:
     """One run: a learning curve over growing shares of the training rows, then the model
-    fitted on all of them."""
+    fitted on all of them. Returns the run's id and the fitted model."""
     from sklearn.linear_model import LogisticRegression
 
     import modelcycle as mc
@@ -159,11 +195,12 @@ def train_logistic_regression(split: Split, c: float, session: str, step: Step) 
             run.log_metrics(metrics, step=rows)
             step()
         save_model(run, model, split)
+    return run.id, model
 
 
-def train_sgd(split: Split, alpha: float, session: str, step: Step) -> None:
+def train_sgd(split: Split, alpha: float, session: str, step: Step) -> tuple[str, Any]:
     """One run: an SGD logistic classifier trained epoch by epoch on shuffled rows, logging
-    training loss and validation metrics at each epoch."""
+    training loss and validation metrics at each epoch. Returns the run's id and the model."""
     import numpy as np
     from sklearn.linear_model import SGDClassifier
     from sklearn.metrics import log_loss
@@ -192,6 +229,7 @@ def train_sgd(split: Split, alpha: float, session: str, step: Step) -> None:
             run.log_metrics(metrics, step=epoch)
             step()
         save_model(run, model, split)
+    return run.id, model
 
 
 def evaluate(model: Any, split: Split) -> dict[str, float]:
@@ -221,6 +259,93 @@ def save_model(run: ActiveRun, model: Any, split: Split) -> None:
         run.log_artifact(path, "model")
 
 
+def raw_frames(split: Split) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training features and labelled validation rows as the registered model sees them:
+    unscaled, with column names (its pipeline scales them itself)."""
+    import pandas as pd
+
+    columns = list(split.feature_names)
+    train = pd.DataFrame(split.scaler.inverse_transform(split.x_train), columns=columns)
+    valid = pd.DataFrame(split.scaler.inverse_transform(split.x_valid), columns=columns)
+    valid[TARGET] = split.y_valid
+    return train, valid
+
+
+def promote_best(split: Split, run_id: str, model: Any) -> Promotion:
+    """Register the best model, evaluate it, gate it and promote it with a second person's
+    approval; write its model card.
+
+    The registered pipeline's scaler is refitted on named columns (the same mean and scale) so
+    the model's signature names each feature.
+    """
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    import modelcycle as mc
+    from modelcycle.config import config_context
+
+    train, valid = raw_frames(split)
+    pipeline = Pipeline([("scale", StandardScaler().fit(train)), ("classify", model)])
+    with config_context(user=TRAINER):
+        version = mc.registry.register_model(
+            pipeline,
+            MODEL_NAME,
+            run_id=run_id,
+            input_example=train.head(5),
+            description=(
+                "Flags breast-cancer biopsies as malignant from 30 cell-nucleus measurements; "
+                "trained by `modelcycle demo`."
+            ),
+        )
+        result = mc.evaluate(version.uri, valid, target=TARGET, feature_importance=False)
+        mc.registry.set_policy(MODEL_NAME, require_approval=True, gates=GATES)
+        request = mc.registry.request_transition(
+            MODEL_NAME, version.version, "production", comment="best validation AUC of the demo"
+        )
+    with config_context(user=REVIEWER):
+        approved = mc.registry.approve(MODEL_NAME, version.version, comment="gates pass")
+        mc.registry.set_alias(MODEL_NAME, "champion", version.version)
+    card = _card_path(MODEL_NAME, version.version)
+    card.write_text(mc.registry.card(MODEL_NAME, version.version, format="html"), "utf-8")
+    return Promotion(
+        name=MODEL_NAME,
+        version=version.version,
+        uri=version.uri,
+        stage=approved.to_stage.value,
+        metrics={k: float(v) for k, v in result.metrics.items() if isinstance(v, int | float)},
+        request_id=request.id,
+        requested_by=request.requested_by,
+        approved_by=approved.decided_by or REVIEWER,
+        card=card,
+    )
+
+
+def _card_path(name: str, version: int) -> Path:
+    """Beside a local store (``.modelcycle/cards/``), else in the temporary directory."""
+    from modelcycle.config import current_settings, resolve_uri
+
+    settings = current_settings()
+    root = resolve_uri(settings.uri, settings.artifacts).artifact_root or ""
+    home = Path(root).parent if "://" not in root else Path(tempfile.gettempdir())
+    directory = home / "cards"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / f"{name}-v{version}.html"
+
+
+def _promotion_document(promotion: Promotion) -> dict[str, Any]:
+    return {
+        "name": promotion.name,
+        "version": promotion.version,
+        "uri": promotion.uri,
+        "stage": promotion.stage,
+        "metrics": promotion.metrics,
+        "request_id": promotion.request_id,
+        "requested_by": promotion.requested_by,
+        "approved_by": promotion.approved_by,
+        "card": str(promotion.card),
+    }
+
+
 def session_runs(session: str) -> pd.DataFrame:
     """This session's runs, best validation AUC first, found by a search like any user's."""
     import modelcycle as mc
@@ -232,8 +357,8 @@ def session_runs(session: str) -> pd.DataFrame:
     )
 
 
-def next_commands(run_ids: list[str]) -> list[str]:
-    """Command lines to explore the runs just made, the best one first."""
+def next_commands(run_ids: list[str], promotion: Promotion | None = None) -> list[str]:
+    """Command lines to explore the runs just made, the best one first, and the model."""
     commands = [
         f'modelcycle runs list -e {EXPERIMENT} -o "metrics.{BEST_METRIC} DESC"',
         f"modelcycle runs show {short_id(run_ids[0])}",
@@ -241,6 +366,12 @@ def next_commands(run_ids: list[str]) -> list[str]:
     if len(run_ids) > 1:
         commands.append(f"modelcycle runs compare {short_id(run_ids[0])} {short_id(run_ids[1])}")
     commands.append("modelcycle experiments list")
+    if promotion is not None:
+        commands += [
+            f"modelcycle models show {promotion.name}",
+            f"modelcycle models card {promotion.name} {promotion.version}",
+            f"modelcycle lineage {run_ids[0]}",
+        ]
     return commands
 
 
@@ -265,7 +396,9 @@ def summary_document(
     }
 
 
-def print_summary(ranked: pd.DataFrame, seconds: float, commands: list[str]) -> None:
+def print_summary(
+    ranked: pd.DataFrame, seconds: float, commands: list[str], promotion: Promotion | None = None
+) -> None:
     from modelcycle.config import current_settings, resolve_uri
 
     out = console()
@@ -285,6 +418,17 @@ def print_summary(ranked: pd.DataFrame, seconds: float, commands: list[str]) -> 
         markup=False,
         highlight=False,
     )
+    if promotion is not None:
+        auc = promotion.metrics.get("roc_auc")
+        out.print(
+            f"Registered {promotion.uri}; evaluated (roc_auc = "
+            f"{'-' if auc is None else f'{auc:.4f}'}); gates {', '.join(GATES)} passed; "
+            f"production requested by {promotion.requested_by}, approved by "
+            f"{promotion.approved_by}; alias champion → version {promotion.version}.",
+            markup=False,
+            highlight=False,
+        )
+        out.print(f"Model card: {promotion.card}", markup=False, highlight=False, soft_wrap=True)
     out.print("\nExplore further:")
     for command in commands:
         out.print(f"  {command}", markup=False, highlight=False)

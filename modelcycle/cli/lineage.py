@@ -41,7 +41,7 @@ def show_lineage(
 
     def label(node_id: str, role: str | None = None) -> str:
         node = nodes.get(node_id)
-        kind = "run" if node is not None and node.kind == "run" else "data"
+        kind = {"run": "run", "model_version": "model"}.get(node.kind if node else "", "data")
         name = f" ({node.name})" if node is not None and node.kind == "run" else ""
         return f"{kind} {node_id}{name}" + (f" [{role}]" if role else "")
 

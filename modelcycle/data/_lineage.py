@@ -2,9 +2,10 @@
 
 From a version: its ancestors (``dataset_parents``, transitively), its descendants, and the runs
 that read it or any descendant (``run_inputs``, written by ``run.log_input``). From a run: the
-versions it read and their ancestors. Each step is one indexed query per level of the graph, so
-the cost grows with the size of the answer, never with the size of the store. Parents exist
-before their children, so the graph has no cycles and every walk ends.
+versions it read and their ancestors. Either way, the registered model versions a run produced
+(``model_versions.run_id``) hang below it: data → run → model. Each step is one indexed query
+per level of the graph, so the cost grows with the size of the answer, never with the size of
+the store. Parents exist before their children, so the graph has no cycles and every walk ends.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import Connection, and_, or_, select, tuple_
 from modelcycle.data.entities import LineageEdge, LineageGraph, LineageNode
 from modelcycle.errors import NotFound
 from modelcycle.store.tables import dataset_parents, dataset_versions, datasets, run_inputs, runs
+from modelcycle.store.tables.registry import model_versions, registered_models
 
 _CHUNK = 500
 _T = TypeVar("_T")
@@ -42,6 +44,7 @@ class LineageWalk:
         self._walk(version_id, upwards=True)
         downstream = self._walk(version_id, upwards=False)
         self._add_runs_of(downstream | {version_id})
+        self._add_models_of([n.id for n in self._nodes.values() if n.kind == "run"])
         return self._refs[version_id]
 
     def from_run(self, run_id: str) -> str:
@@ -72,6 +75,7 @@ class LineageWalk:
                     source, LineageNode(id=source, kind="dataset_version", name=item.dataset)
                 )
             self._edge(source, run_id, "input", item.role)
+        self._add_models_of([run_id])
         return run_id
 
     def _walk(self, start: int, *, upwards: bool) -> set[int]:
@@ -124,6 +128,33 @@ class LineageWalk:
                 )
                 self._edge(f"{row.dataset}@{row.version}", row.id, "input", row.role)
 
+    def _add_models_of(self, run_ids: list[str]) -> None:
+        """Add the registered model versions the runs produced, each below its run."""
+        for chunk in _chunks(run_ids):
+            rows = self._connection.execute(
+                select(
+                    model_versions.c.run_id,
+                    model_versions.c.version,
+                    model_versions.c.stage,
+                    registered_models.c.name,
+                )  # fmt: skip
+                .join(registered_models, registered_models.c.id == model_versions.c.model_id)
+                .where(model_versions.c.run_id.in_(chunk))
+            ).all()
+            for row in rows:
+                node_id = f"models:/{row.name}/{row.version}"
+                self._nodes.setdefault(
+                    node_id,
+                    LineageNode(
+                        id=node_id,
+                        kind="model_version",
+                        name=row.name,
+                        version=row.version,
+                        status=row.stage,
+                    ),
+                )
+                self._edge(row.run_id, node_id, "output", None)
+
     def _add_versions(self, version_ids: Iterable[int]) -> None:
         missing = [v for v in dict.fromkeys(version_ids) if v not in self._refs]
         for chunk in _chunks(missing):
@@ -152,7 +183,11 @@ class LineageWalk:
         return found
 
     def _edge(
-        self, source: str, target: str, kind: Literal["derived", "input"], role: str | None
+        self,
+        source: str,
+        target: str,
+        kind: Literal["derived", "input", "output"],
+        role: str | None,
     ) -> None:
         key = (source, target, kind, role)
         if key not in self._edges:

@@ -149,22 +149,24 @@ class DatasetDiff(_Frozen):
 
 
 class LineageNode(_Frozen):
-    """A dataset version (``id`` is ``name@version``) or a run (``id`` is the run id)."""
+    """A dataset version (``id`` is ``name@version``), a run (``id`` is the run id) or a
+    registered model version (``id`` is ``models:/name/version``, ``status`` its stage)."""
 
     id: str
-    kind: Literal["dataset_version", "run"]
+    kind: Literal["dataset_version", "run", "model_version"]
     name: str
     version: int | None = None
     status: str | None = None
 
 
 class LineageEdge(_Frozen):
-    """``source`` flows into ``target``: a parent version into a derived one (``derived``), or
-    a version into the run that read it (``input``, with the run's ``role``)."""
+    """``source`` flows into ``target``: a parent version into a derived one (``derived``), a
+    version into the run that read it (``input``, with the run's ``role``), or a run into the
+    model version it registered (``output``)."""
 
     source: str
     target: str
-    kind: Literal["derived", "input"]
+    kind: Literal["derived", "input", "output"]
     role: str | None = None
 
 

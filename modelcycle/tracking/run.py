@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from modelcycle._internal.clock import now_ms
 from modelcycle.config import TrackingSettings
@@ -25,6 +25,10 @@ from modelcycle.tracking._base import BaseTrackingService, MetricPoint
 from modelcycle.tracking._buffer import MetricBuffer, end_at_exit, process_flusher
 from modelcycle.tracking._validation import check_key, metric_step, metric_value
 from modelcycle.tracking.entities import ArtifactInfo, Run, RunInput, RunStatus
+
+if TYPE_CHECKING:
+    # Through the registry's SDK module, the one registry import tracking is allowed.
+    from modelcycle.registry._fluent import ModelVersion
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +178,44 @@ class ActiveRun:
         """Record that this run read a dataset version: an object with ``name``, ``version``
         and ``hash`` (a ``DatasetVersion``), or a reference string ``"name@version"``."""
         self._service.log_inputs(self.id, [_run_input(dataset, role)])
+
+    def log_model(
+        self,
+        model: Any,
+        name: str,
+        *,
+        input_example: Any = None,
+        flavor: str | None = None,
+        signature: Any = None,
+        requirements: Sequence[str] | None = None,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> ModelVersion:
+        """Save ``model``, log it under this run's ``NAME/`` artifacts and register it as the next
+        version of registered model ``name``, linked to this run, its commit and its inputs.
+
+        Args:
+            input_example: a few input rows; the signature is inferred from them.
+            flavor: ``sklearn``, ``onnx`` or ``pyfunc``; inferred when omitted.
+
+        Returns:
+            The new version (``.name``, ``.version``).
+
+        >>> mv = run.log_model(model, name="churn", input_example=X[:5])  # doctest: +SKIP
+        """
+        from modelcycle.registry._fluent import log_model
+
+        return log_model(
+            self,
+            model,
+            name,
+            input_example=input_example,
+            flavor=flavor,
+            signature=signature,
+            requirements=requirements,
+            description=description,
+            tags=tags,
+        )
 
     def flush(self) -> None:
         """Write buffered metrics now (they are written in the background anyway)."""
