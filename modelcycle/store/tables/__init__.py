@@ -9,7 +9,7 @@ from __future__ import annotations
 
 # Importing a domain's module registers its tables on ``metadata``; its names are reached through
 # it (``tables.auth.users``), so a new domain adds one line here.
-from modelcycle.store.tables import auth, registry
+from modelcycle.store.tables import auth, deployments, predictions, registry
 from modelcycle.store.tables._metadata import metadata, object_ref_columns
 from modelcycle.store.tables.data import dataset_files, dataset_parents, dataset_versions, datasets
 from modelcycle.store.tables.tracking import (
@@ -30,12 +30,14 @@ __all__ = [
     "dataset_parents",
     "dataset_versions",
     "datasets",
+    "deployments",
     "experiments",
     "latest_metrics",
     "metadata",
     "metrics",
     "object_ref_columns",
     "params",
+    "predictions",
     "registry",
     "run_inputs",
     "runs",

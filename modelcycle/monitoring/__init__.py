@@ -1,0 +1,1 @@
+"""Production monitoring: the prediction log, labels that arrive later, drift and decay jobs."""

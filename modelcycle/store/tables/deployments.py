@@ -1,0 +1,3 @@
+"""Tables of deployments."""
+
+from __future__ import annotations

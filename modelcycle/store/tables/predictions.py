@@ -1,0 +1,3 @@
+"""Tables of predictions."""
+
+from __future__ import annotations
