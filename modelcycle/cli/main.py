@@ -20,6 +20,7 @@ from modelcycle.cli import (
     gc,
     lineage,
     models,
+    monitor,
     predict,
     quality,
     runs,
@@ -55,6 +56,7 @@ app.add_typer(models.app, name="models")
 app.command("server")(server.run_server)
 app.command("serve")(serve.serve_model)
 app.command("predict")(predict.predict_batch)
+app.add_typer(monitor.app, name="monitor")
 app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(audit.app, name="audit")
