@@ -1,0 +1,167 @@
+"""``modelcycle serve``: refuses a tampered model, and serves a real uvicorn process under load."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from modelcycle.cli.main import app
+from modelcycle.errors import IntegrityError
+from tests.serving.conftest import Saved, prometheus_sample
+
+ROW = {"age": 40.0, "income": 3.1, "tenure": 2.0}
+
+
+def _copy(saved: Saved, tmp_path: Path) -> Path:
+    import shutil
+
+    target = tmp_path / "model"
+    shutil.copytree(saved.path, target)
+    return target
+
+
+def test_tampered_model_is_refused_naming_the_file(classifier: Saved, tmp_path: Path) -> None:
+    model_dir = _copy(classifier, tmp_path)
+    payload = model_dir / "model.skops"
+    data = bytearray(payload.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    payload.write_bytes(bytes(data))
+    result = CliRunner().invoke(app, ["serve", str(model_dir), "--port", "1"])
+    assert result.exit_code == IntegrityError.exit_code, result.output
+    assert "model.skops" in result.output
+    assert "Serving" not in result.output
+
+
+def test_not_a_model_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["serve", str(tmp_path / "nothing")])
+    assert result.exit_code == 2
+    assert "neither a model directory" in result.output
+    bad_uri = CliRunner().invoke(app, ["serve", "models:/"])
+    assert bad_uri.exit_code == 2
+
+
+def test_help_lists_the_options() -> None:
+    result = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for option in ("--host", "--port", "--workers", "--trusted", "--max-body-mb"):
+        assert option in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def _serving(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """``modelcycle serve ARGS`` on a free loopback port; yields its base URL once ready."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "modelcycle", "serve", *args, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                output = process.stdout.read().decode() if process.stdout else ""
+                pytest.fail(f"modelcycle serve exited {process.returncode}:\n{output}")
+            try:
+                if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("modelcycle serve did not become ready within 60 s")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout:
+            process.stdout.close()
+
+
+async def _load(url: str, seconds: float, concurrency: int) -> tuple[int, list[str]]:
+    """One-row requests in several formats from ``concurrency`` workers for ``seconds``."""
+    bodies = [
+        {"dataframe_split": {"columns": list(ROW), "data": [list(ROW.values())]}},
+        {"dataframe_records": [ROW]},
+        {"instances": [list(ROW.values())]},
+        {"inputs": {k: [v] for k, v in ROW.items()}},
+    ]
+    sent = 0
+    errors: list[str] = []
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+        deadline = time.monotonic() + seconds
+
+        async def worker(offset: int) -> None:
+            nonlocal sent
+            i = offset
+            while time.monotonic() < deadline:
+                response = await client.post("/invocations", json=bodies[i % len(bodies)])
+                sent += 1
+                i += 1
+                if response.status_code != 200 or len(response.json()["predictions"]) != 1:
+                    errors.append(f"{response.status_code}: {response.text[:200]}")
+
+        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    return sent, errors
+
+
+@pytest.mark.slow
+def test_served_process_under_load_has_no_errors(classifier: Saved) -> None:
+    """A bounded load test: 10 s at concurrency 32 against a real uvicorn process."""
+    with _serving(str(classifier.path), "--name", "churn") as url:
+        sent, errors = asyncio.run(_load(url, seconds=10, concurrency=32))
+        metrics = httpx.get(f"{url}/metrics").text
+        metadata = httpx.get(f"{url}/v2/models/churn").json()
+    assert sent > 0 and errors == []
+    served = prometheus_sample(
+        metrics, "modelcycle_serving_requests_total", model="churn", status="200"
+    )
+    assert served == sent
+    assert metadata["versions"] == ["unversioned"]
+
+
+@pytest.mark.slow
+def test_serves_a_registry_uri_with_two_workers(classifier: Saved, tmp_path: Path) -> None:
+    import modelcycle as mc
+    from modelcycle.config import config_context
+
+    home = tmp_path / "home"
+    with config_context(uri=str(home)):
+        mc.registry.register_model(classifier.path, "churn")
+        mc.registry.register_model(classifier.path, "churn")
+        mc.registry.set_alias("churn", "champion", 2)
+    env = {"MODELCYCLE_URI": str(home)}
+    with _serving("models:/churn@champion", "--workers", "2", env=env) as url:
+        response = httpx.post(
+            f"{url}/invocations", json={"dataframe_records": [ROW]}, headers={"X-Request-Id": "q1"}
+        )
+        metadata = httpx.get(f"{url}/v2/models/churn").json()
+    assert response.status_code == 200 and response.headers["x-request-id"] == "q1"
+    expected = classifier.model.predict([list(ROW.values())]).tolist()
+    assert response.json()["predictions"] == expected
+    assert metadata["versions"] == ["2"]
