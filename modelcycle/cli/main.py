@@ -16,6 +16,7 @@ from modelcycle.cli import (
     data,
     db,
     demo,
+    deploy,
     experiments,
     gc,
     lineage,
@@ -56,6 +57,7 @@ app.add_typer(models.app, name="models")
 app.command("server")(server.run_server)
 app.command("serve")(serve.serve_model)
 app.command("predict")(predict.predict_batch)
+app.add_typer(deploy.app, name="deploy")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")
