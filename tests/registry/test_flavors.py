@@ -188,3 +188,30 @@ def test_onnx_graph_with_one_input_per_column(tmp_path: Path) -> None:
     loaded = load_model(tmp_path / "m")
     np.testing.assert_array_equal(loaded.predict(frame), model.predict(frame))
     np.testing.assert_allclose(loaded.predict_proba(frame), model.predict_proba(frame), atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["estimator", "pipeline", "column_transformer"])
+def test_sklearn_predict_array_of_a_model_fitted_on_named_columns(
+    tmp_path: Path, kind: str
+) -> None:
+    from modelcycle.registry.flavors import sklearn as flavor
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(rng.normal(size=(80, 4)), columns=["a", "b", "c", "d"])
+    target = (frame["a"] + frame["c"] > 0).astype(int)
+    model = {
+        "estimator": LogisticRegression(),
+        "pipeline": make_pipeline(StandardScaler(), LogisticRegression()),
+        "column_transformer": make_pipeline(
+            ColumnTransformer([("scaled", StandardScaler(), ["c", "a"])]), LogisticRegression()
+        ),
+    }[kind].fit(frame, target)
+    save_model(model, tmp_path / "m", input_example=frame.head())
+    loaded = load_model(tmp_path / "m")
+
+    # No warning about missing feature names (warnings are errors here), same answers.
+    np.testing.assert_array_equal(loaded.predict_array(frame.to_numpy()), model.predict(frame))
+    # Names matter to a ColumnTransformer: it keeps the frame path, never a nameless copy.
+    copy = flavor._array_estimator(loaded.raw, list(frame.columns))
+    assert (copy is None) is (kind == "column_transformer")
+    assert loaded.raw.feature_names_in_.tolist() == ["a", "b", "c", "d"]  # the original keeps them

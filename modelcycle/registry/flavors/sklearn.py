@@ -9,6 +9,9 @@ instantiated from an untrusted file.
 
 from __future__ import annotations
 
+import copy
+import threading
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,12 +70,15 @@ class SklearnFlavor:
     def predict_array(self, raw: Any, array: np.ndarray, columns: list[str]) -> np.ndarray:
         import numpy as np
 
-        if _fitted_with_names(raw):
-            # The estimator selects or checks columns by name: it needs them.
-            import pandas as pd
+        if not _fitted_with_names(raw):
+            return np.asarray(raw.predict(array))
+        estimator = _array_estimator(raw, columns)
+        if estimator is not None:
+            return np.asarray(estimator.predict(array))
+        # The estimator selects columns by name (or may): it needs a frame.
+        import pandas as pd
 
-            return np.asarray(raw.predict(pd.DataFrame(array, columns=columns, copy=False)))
-        return np.asarray(raw.predict(array))
+        return np.asarray(raw.predict(pd.DataFrame(array, columns=columns, copy=False)))
 
     def predict_proba(self, raw: Any, frame: pd.DataFrame) -> np.ndarray | None:
         import numpy as np
@@ -97,6 +103,57 @@ class SklearnFlavor:
 
 def _allowed(type_name: str) -> bool:
     return type_name.split(".", 1)[0] in ALLOWED_MODULES
+
+
+_array_estimators: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_array_estimators_lock = threading.Lock()
+_NAME_DEPENDENT = frozenset({"ColumnTransformer", "FunctionTransformer"})
+"""Steps that may select or compute by column name: an estimator holding one keeps the frame."""
+
+
+def _array_estimator(raw: Any, columns: list[str]) -> Any | None:
+    """A copy of ``raw`` that takes a plain array whose columns are in ``columns`` order, or
+    ``None`` when names matter to it.
+
+    An estimator fitted on a frame only checks the names (and warns when they are missing), so a
+    copy that forgot them predicts the same from the array, without building a DataFrame per call
+    (0.7 ms of a 0.8 ms one-row prediction). Made once per loaded model.
+    """
+    if list(raw.feature_names_in_) != list(columns):
+        return None
+    with _array_estimators_lock:
+        if raw in _array_estimators:
+            return _array_estimators[raw]
+        estimator = None
+        if not _uses_names(raw):
+            estimator = copy.deepcopy(raw)
+            _forget_names(estimator)
+        _array_estimators[raw] = estimator
+        return estimator
+
+
+def _estimators_within(obj: Any) -> list[Any]:
+    """The scikit-learn estimators held by ``obj``'s attributes (steps, sub-estimators …)."""
+    found = []
+    for value in vars(obj).values():
+        for item in value if isinstance(value, list | tuple) else (value,):
+            candidate = item[1] if isinstance(item, tuple) and len(item) >= 2 else item
+            if hasattr(candidate, "get_params") and hasattr(candidate, "__dict__"):
+                found.append(candidate)
+    return found
+
+
+def _uses_names(obj: Any) -> bool:
+    if type(obj).__name__ in _NAME_DEPENDENT:
+        return True
+    return any(_uses_names(inner) for inner in _estimators_within(obj))
+
+
+def _forget_names(obj: Any) -> None:
+    if "feature_names_in_" in vars(obj):
+        del obj.feature_names_in_
+    for inner in _estimators_within(obj):
+        _forget_names(inner)
 
 
 def _fitted_with_names(raw: Any) -> bool:
