@@ -191,8 +191,9 @@ def current_store() -> Store:
             location = resolve_uri(settings.uri, settings.artifacts)
             if location.kind == "http":
                 raise InvalidInput(
-                    f"MODELCYCLE_URI={location.url} names a server, and this version of "
-                    "modelcycle has no HTTP client yet; point it at a directory or a database.",
+                    f"MODELCYCLE_URI={location.url} names a server; tracking goes through "
+                    "it, but this part of the SDK opens a store directly: point "
+                    "MODELCYCLE_URI at the directory or database for it.",
                     details={"uri": location.url},
                 )
             store = _current_stores[key] = open_store(location)

@@ -12,12 +12,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelcycle.config import StoreLocation, current_settings
+from pydantic import SecretStr
+
+from modelcycle.config import StoreLocation, current_settings, resolve_uri
 from modelcycle.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from modelcycle.client import HttpTrackingService
     from modelcycle.tracking._base import BaseTrackingService
     from modelcycle.tracking.entities import ArtifactInfo, Experiment, Run
     from modelcycle.tracking.run import ActiveRun, DatasetReference
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 DEFAULT_EXPERIMENT = "Default"
 
 _services: dict[StoreLocation, BaseTrackingService] = {}
+_http_services: dict[tuple[StoreLocation, str | None], HttpTrackingService] = {}
 # Experiment name → id per platform: start_run in a loop must not look the name up every time.
 _experiment_ids: dict[tuple[BaseTrackingService, str], int] = {}
 _services_lock = threading.Lock()
@@ -34,7 +38,11 @@ _active_runs: contextvars.ContextVar[tuple[ActiveRun, ...]] = contextvars.Contex
 
 
 def tracking_service() -> BaseTrackingService:
-    """The tracking service of the platform the current settings point at."""
+    """The tracking service of the platform the current settings point at: the HTTP client for
+    an ``http(s)://`` URI, else the service over the embedded store."""
+    settings = current_settings()
+    if (settings.uri or "").lower().startswith(("http://", "https://")):
+        return _http_service(settings.uri or "", settings.token)
     from modelcycle.store import current_store
     from modelcycle.tracking.service import TrackingService
 
@@ -46,8 +54,24 @@ def tracking_service() -> BaseTrackingService:
         return service
 
 
+def _http_service(uri: str, token: SecretStr | None) -> BaseTrackingService:
+    """One HTTP client per server and token, so its connections are kept alive across calls."""
+    from modelcycle.client import HttpTrackingService
+
+    location = resolve_uri(uri)
+    secret = token.get_secret_value() if token is not None else None
+    with _services_lock:
+        service = _http_services.get((location, secret))
+        if service is None:
+            service = _http_services[(location, secret)] = HttpTrackingService(
+                location.url, token=secret
+            )
+        return service
+
+
 def close_all() -> None:
-    """End every active run and close every store this process opened (tests, notebooks)."""
+    """End every active run and close every store and server connection this process opened
+    (tests, notebooks)."""
     for run in reversed(_active_runs.get()):
         run.end()
     from modelcycle.store import close_current_stores
@@ -55,6 +79,9 @@ def close_all() -> None:
     with _services_lock:
         _services.clear()
         _experiment_ids.clear()
+        for service in _http_services.values():
+            service.close()
+        _http_services.clear()
     close_current_stores()
 
 

@@ -1,0 +1,1 @@
+"""Request bodies of the REST API, one module per domain (responses are the domain records)."""
