@@ -11,11 +11,14 @@ Each run logs its params, per-step metrics, validation AUC, tags, the dataset it
 saved with skops; then the demo searches for the best run and takes its model through the
 registry: registers it, evaluates it on the validation rows (metrics logged to a run and attached
 to the version), sets a promotion policy with a metric gate, requests production as one user and
-approves as another, and writes the version's model card. Each stage is a small function.
+approves as another, and writes the version's model card. Last, it serves the champion over HTTP
+on a loopback port, sends it traffic and reads the server's own metrics. Each stage is a small
+function.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 import uuid
@@ -52,6 +55,7 @@ BEST_METRIC = "val_auc"
 MODEL_NAME = "demo-breast-cancer"
 TARGET = "malignant"
 GATES = ("roc_auc >= 0.9", "roc_auc >= champion")
+SERVED_REQUESTS = 200
 TRAINER = "demo-trainer"
 REVIEWER = "demo-reviewer"
 
@@ -95,11 +99,13 @@ def run_demo(as_json: JsonFlag = False) -> None:
     Needs scikit-learn and skops: pip install 'modelcycle[sklearn]'.
 
     Then the best model is registered as 'demo-breast-cancer', evaluated, and promoted to
-    production through a metric gate and a second person's approval.
+    production through a metric gate and a second person's approval; last, it is served over
+    HTTP on a loopback port for a few hundred requests, and the server's metrics are shown.
 
     JSON: {"experiment", "store", "session", "seconds", "best_run_id", "runs", "model",
     "next_commands"}; "model" is {"name", "version", "uri", "stage", "metrics", "request_id",
-    "requested_by", "approved_by", "card"}.
+    "requested_by", "approved_by", "card"}; "serving" is {"uri", "url", "requests", "errors",
+    "agreeing", "p50_ms", "p99_ms", "metrics_requests"}.
     """
     started = time.perf_counter()
     session = uuid.uuid4().hex[:12]
@@ -125,13 +131,29 @@ def run_demo(as_json: JsonFlag = False) -> None:
     best_run_id = str(ranked.iloc[0]["run_id"])
     with err_console().status("Registering, evaluating and promoting the best model"):
         promotion = promote_best(split, best_run_id, models[best_run_id])
+    with err_console().status(f"Serving {promotion.name}@champion and sending it traffic"):
+        from modelcycle.cli._demo_serving import serve_and_probe
+
+        probe = serve_and_probe(
+            f"models:/{promotion.name}@champion",
+            promotion.name,
+            raw_frames(split)[1].drop(columns=[TARGET]),
+            requests=SERVED_REQUESTS,
+        )
     seconds = time.perf_counter() - started
     commands = next_commands(list(ranked["run_id"]), promotion)
     if as_json:
         document = summary_document(ranked, session, seconds, commands)
-        print_json({**document, "model": _promotion_document(promotion)})
+        print_json(
+            {
+                **document,
+                "model": _promotion_document(promotion),
+                "serving": dataclasses.asdict(probe),
+            }
+        )
     else:
         print_summary(ranked, seconds, commands, promotion)
+        print_serving(probe)
 
 
 def require_sklearn() -> None:
@@ -432,6 +454,20 @@ def print_summary(
     out.print("\nExplore further:")
     for command in commands:
         out.print(f"  {command}", markup=False, highlight=False)
+
+
+def print_serving(probe: Any) -> None:
+    """One paragraph on the served model: traffic, latency, agreement, the server's own count."""
+    console().print(
+        f"\nServed {probe.uri} at {probe.url}: {probe.requests} one-row requests, "
+        f"{probe.errors} errors, p50 {probe.p50_ms:.1f} ms, p99 {probe.p99_ms:.1f} ms; "
+        f"{probe.agreeing} answers equal the model's own predictions; the server's /metrics "
+        f"counted {probe.metrics_requests:.0f} requests. Serve it yourself with:\n"
+        f"  modelcycle serve {probe.uri} --port 8080",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def summary_table(ranked: pd.DataFrame) -> Table:

@@ -34,6 +34,10 @@ def test_demo_json_tracks_every_run(invoke: Invoke, tmp_path: Path) -> None:
     assert document["best_run_id"] == max(aucs, key=aucs.__getitem__)
     assert all(0.9 < auc <= 1 for auc in aucs.values())
     assert document["next_commands"][0].startswith("modelcycle runs list -e demo")
+    served = document["serving"]
+    assert served["uri"] == f"models:/{demo.MODEL_NAME}@champion"
+    assert served["errors"] == 0 and served["requests"] == demo.SERVED_REQUESTS
+    assert served["agreeing"] == served["requests"] == served["metrics_requests"]
 
     listed = mc.search_runs(experiment="demo")
     assert set(listed["run_id"]) == set(aucs)
@@ -59,7 +63,8 @@ def test_demo_for_people(invoke: Invoke) -> None:
 
     assert result.exit_code == 0, result.stderr
     for text in ("Trained 5 models", "Best run:", "val_auc", "logreg-C1", "sgd-alpha",
-                 "Explore further:", "modelcycle runs show "):  # fmt: skip
+                 "Explore further:", "modelcycle runs show ", "Served models:/",
+                 "0 errors"):  # fmt: skip
         assert text in result.stdout, text
 
 
