@@ -48,6 +48,7 @@ _LAZY: dict[str, str] = {
     "quality": "modelcycle.quality",
     "data": "modelcycle.data",
     "registry": "modelcycle.registry",
+    "monitoring": "modelcycle.monitoring",
     "evaluate": "modelcycle.registry._fluent:evaluate",
 }
 
@@ -74,6 +75,7 @@ __all__ = [
     "log_metrics",
     "log_param",
     "log_params",
+    "monitoring",
     "quality",
     "registry",
     "search_runs",
@@ -83,7 +85,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from modelcycle import data, errors, quality, registry
+    from modelcycle import data, errors, monitoring, quality, registry
     from modelcycle.config import Settings, config_context
     from modelcycle.registry._fluent import evaluate
     from modelcycle.tracking._fluent import (

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 import modelcycle.data._fluent as data_fluent
+import modelcycle.monitoring._fluent as monitoring_fluent
 import modelcycle.registry._fluent as registry_fluent
 import modelcycle.tracking._fluent as fluent
 from modelcycle.config import StoreLocation, config_context, reset_settings_cache, resolve_uri
@@ -41,6 +42,7 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
     fluent.close_all()
     data_fluent.close_all()
     registry_fluent.close_all()
+    monitoring_fluent.close_all()
     reset_settings_cache()
 
 
