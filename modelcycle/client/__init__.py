@@ -1,10 +1,12 @@
 """The HTTP client: the domain services' methods over the server's REST API.
 
-``HttpTrackingService`` implements the tracking contract (``BaseTrackingService``) against a
-``modelcycle server``; the SDK uses it when ``MODELCYCLE_URI`` is ``http(s)://…``. Errors the
-server answers with are raised again as the same ``modelcycle.errors`` class. ``_http.py`` holds
-the connection (one ``httpx.Client``, keep-alive, retries); ``_points.py`` the metric-batch
-encoding; ``_artifacts.py`` streamed, verified transfers.
+``HttpTrackingService`` implements the tracking contract (``BaseTrackingService``),
+``HttpRegistryService`` the registry service's methods and ``HttpDataService`` the data service's
+reads, against a ``modelcycle server``; the SDK uses them when ``MODELCYCLE_URI`` is
+``http(s)://…``. Errors the server answers with are raised again as the same
+``modelcycle.errors`` class. ``_http.py`` holds the connection (one ``httpx.Client``, keep-alive,
+retries); ``_points.py`` the metric-batch encoding; ``_artifacts.py`` streamed, verified
+transfers.
 """
 
 from __future__ import annotations
@@ -14,10 +16,17 @@ from typing import TYPE_CHECKING
 from modelcycle._internal.lazy import lazy_getattr
 
 if TYPE_CHECKING:
+    from modelcycle.client.data import HttpDataService
+    from modelcycle.client.registry import HttpRegistryService
     from modelcycle.client.tracking import HttpTrackingService
 
-__all__ = ["HttpTrackingService"]
+__all__ = ["HttpDataService", "HttpRegistryService", "HttpTrackingService"]
 
 __getattr__ = lazy_getattr(
-    __name__, {"HttpTrackingService": "modelcycle.client.tracking:HttpTrackingService"}
+    __name__,
+    {
+        "HttpDataService": "modelcycle.client.data:HttpDataService",
+        "HttpRegistryService": "modelcycle.client.registry:HttpRegistryService",
+        "HttpTrackingService": "modelcycle.client.tracking:HttpTrackingService",
+    },
 )

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelcycle.config import StoreLocation
+from modelcycle.config import StoreLocation, current_settings
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from modelcycle.client import HttpDataService
     from modelcycle.data._ingest import Progress
     from modelcycle.data.entities import (
         Dataset,
@@ -30,14 +31,19 @@ if TYPE_CHECKING:
     from modelcycle.data.service import DataService
 
 _services: dict[StoreLocation, DataService] = {}
+_http_services: dict[tuple[str, str | None], HttpDataService] = {}
 _services_lock = threading.Lock()
 
 
 def data_service() -> DataService:
-    """The data service of the platform the current settings point at."""
+    """The data service of the platform the current settings point at: the HTTP client (its
+    reads) for an ``http(s)://`` URI, else the service over the embedded store."""
     from modelcycle.data.service import DataService
     from modelcycle.store import current_store
 
+    settings = current_settings()
+    if (settings.uri or "").lower().startswith(("http://", "https://")):
+        return _http_service(settings.uri or "", settings.token)  # type: ignore[return-value]
     store = current_store()
     with _services_lock:
         service = _services.get(store.location)
@@ -46,12 +52,29 @@ def data_service() -> DataService:
         return service
 
 
+def _http_service(uri: str, token: Any) -> HttpDataService:
+    """One client per server and token, so its connections are kept alive across calls."""
+    from modelcycle.client import HttpDataService
+    from modelcycle.config import resolve_uri
+
+    url = resolve_uri(uri).url
+    secret = token.get_secret_value() if token is not None else None
+    with _services_lock:
+        service = _http_services.get((url, secret))
+        if service is None:
+            service = _http_services[(url, secret)] = HttpDataService(url, token=secret)
+        return service
+
+
 def close_all() -> None:
-    """Close every store this module opened (tests, notebooks)."""
+    """Close every store and server connection this module opened (tests, notebooks)."""
     from modelcycle.store import close_current_stores
 
     with _services_lock:
         _services.clear()
+        for service in _http_services.values():
+            service.close()
+        _http_services.clear()
     close_current_stores()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import getpass
 import os
+import sys
 import tempfile
 import threading
 from collections.abc import Mapping, Sequence
@@ -26,6 +27,7 @@ from modelcycle.registry.entities import ModelVersion as ModelVersion
 if TYPE_CHECKING:
     import pandas as pd
 
+    from modelcycle.client.registry import HttpRegistryService
     from modelcycle.registry.entities import (
         ModelDatasetRef,
         RegisteredModel,
@@ -40,14 +42,21 @@ if TYPE_CHECKING:
 EVALUATION_EXPERIMENT = "evaluations"
 
 _services: dict[StoreLocation, RegistryService] = {}
+_http_services: dict[tuple[str, str | None], HttpRegistryService] = {}
 _services_lock = threading.Lock()
+HTTP_CACHE = Path("~/.cache/modelcycle/models")
+"""Where models downloaded from a server are materialised (by manifest digest, verified)."""
 
 
 def registry_service() -> RegistryService:
-    """The registry service of the platform the current settings point at."""
+    """The registry service of the platform the current settings point at: the HTTP client
+    (same methods) for an ``http(s)://`` URI, else the service over the embedded store."""
     from modelcycle.registry.service import RegistryService
     from modelcycle.store import current_store
 
+    settings = current_settings()
+    if (settings.uri or "").lower().startswith(("http://", "https://")):
+        return _http_service(settings.uri or "", settings.token)  # type: ignore[return-value]
     store = current_store()
     with _services_lock:
         service = _services.get(store.location)
@@ -56,12 +65,36 @@ def registry_service() -> RegistryService:
         return service
 
 
+def _http_service(uri: str, token: Any) -> HttpRegistryService:
+    """One client per server and token, so its connections are kept alive across calls."""
+    from modelcycle.client import HttpRegistryService
+    from modelcycle.config import resolve_uri
+
+    url = resolve_uri(uri).url
+    secret = token.get_secret_value() if token is not None else None
+    with _services_lock:
+        service = _http_services.get((url, secret))
+        if service is None:
+            service = _http_services[(url, secret)] = HttpRegistryService(url, token=secret)
+        return service
+
+
+def _is_remote(service: Any) -> bool:
+    """Whether ``service`` is the HTTP client (never imported unless an http URI is in use)."""
+    client = sys.modules.get("modelcycle.client.registry")
+    return client is not None and isinstance(service, client.HttpRegistryService)
+
+
 def close_all() -> None:
-    """Forget the services and close every store this process opened (tests, notebooks)."""
+    """Forget the services and close every store and server connection this process opened
+    (tests, notebooks)."""
     from modelcycle.store import close_current_stores
 
     with _services_lock:
         _services.clear()
+        for service in _http_services.values():
+            service.close()
+        _http_services.clear()
     close_current_stores()
 
 
@@ -297,16 +330,38 @@ def _local_dir(uri: str) -> tuple[Path, bool]:
 
     parsed = parse_model_uri(uri)
     service = registry_service()
-    root = _reg_files.cache_root(service.store)
+    remote = _is_remote(service)
     if parsed.kind == "run":
         assert parsed.run_id is not None and parsed.path is not None
         files, digest = _run_files(parsed.run_id, parsed.path)
+        if remote:
+            source: Any = _RunFiles(parsed.run_id, parsed.path.strip("/"), files)
     else:
         version = service.resolve(parsed)
         files = service.model_version_files(version.name, version.version)
         digest = version.manifest_digest
+        if remote:
+            source = service.file_source(version.name, version.version, files)  # type: ignore[attr-defined]
+    if remote:
+        root = HTTP_CACHE.expanduser()
+    else:
+        root, source = _reg_files.cache_root(service.store), service.store.objects
     cached = _reg_files.is_cached(root / digest, digest)
-    return _reg_files.materialise(service.store.objects, files, digest, root), cached
+    return _reg_files.materialise(source, files, digest, root), cached
+
+
+class _RunFiles:
+    """A run's model directory on a server as an object source for ``materialise``: each
+    ``copy_to`` is a verified artifact download."""
+
+    def __init__(self, run_id: str, prefix: str, files: builtins.list[Any]) -> None:
+        self._run_id = run_id
+        self._paths = {item.digest: f"{prefix}/{item.path}" for item in files}
+
+    def copy_to(self, digest: str, dest_path: Path) -> None:
+        from modelcycle.tracking._fluent import tracking_service
+
+        tracking_service().download_artifacts(self._run_id, self._paths[digest], dest_path)
 
 
 def _run_files(run_id: str, path: str) -> tuple[builtins.list[Any], str]:
@@ -529,7 +584,10 @@ def card(name: str, version: int, format: str = "markdown") -> str:
     """
     from modelcycle.registry.model_card import collect, render
 
-    return render(collect(registry_service(), name, version), format)
+    service = registry_service()
+    if _is_remote(service):
+        return service.card(name, version, format)  # type: ignore[attr-defined,no-any-return]
+    return render(collect(service, name, version), format)
 
 
 def export_docker(

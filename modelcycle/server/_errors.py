@@ -92,15 +92,16 @@ async def _unexpected_error(request: Request, exc: Exception) -> RecordResponse:
 
 
 def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
-    """Details as JSON-safe values: anything exotic becomes its ``repr``."""
-    safe: dict[str, Any] = {}
-    for key, value in details.items():
-        if value is None or isinstance(value, bool | int | float | str):
-            safe[str(key)] = value
-        elif isinstance(value, list | tuple) and all(
-            isinstance(v, bool | int | float | str) for v in value
-        ):
-            safe[str(key)] = list(value)
-        else:
-            safe[str(key)] = repr(value)
-    return safe
+    """Details as JSON-safe values: plain data (nested lists and dicts too, so a failed gate's
+    numbers reach the client) kept, anything exotic as its ``repr``."""
+    return {str(key): _plain(value) for key, value in details.items()}
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if depth < 8 and isinstance(value, list | tuple):
+        return [_plain(v, depth + 1) for v in value]
+    if depth < 8 and isinstance(value, dict):
+        return {str(k): _plain(v, depth + 1) for k, v in value.items()}
+    return repr(value)

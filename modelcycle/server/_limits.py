@@ -18,6 +18,7 @@ from modelcycle.server._json import to_json
 
 STREAMED_UPLOADS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("PUT", re.compile(r"^/api/v1/runs/[^/]+/artifacts/.")),
+    ("PUT", re.compile(r"^/api/v1/(models|datasets)/.+/blobs/[^/]+$")),
 )
 """``(method, path pattern)`` of the routes that stream their body instead of parsing it."""
 

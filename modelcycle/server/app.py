@@ -31,8 +31,10 @@ from modelcycle.server.routers import (
     API_PREFIX,
     artifacts,
     audit,
+    datasets,
     experiments,
     health,
+    models,
     runs,
     users,
 )
@@ -49,6 +51,8 @@ _ROUTERS = (
     artifacts.router,
     users.router,
     audit.router,
+    models.router,
+    datasets.router,
 )
 
 
