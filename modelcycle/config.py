@@ -45,6 +45,7 @@ __all__ = [
     "TrackingSettings",
     "config_context",
     "current_settings",
+    "is_server_uri",
     "resolve_uri",
 ]
 
@@ -146,6 +147,15 @@ class StoreLocation:
     @property
     def is_sqlite(self) -> bool:
         return self.url.startswith("sqlite")
+
+
+def is_server_uri(uri: str | None) -> bool:
+    """Whether ``uri`` names a modelcycle server (``http(s)://``), without touching the disk.
+
+    >>> is_server_uri("https://mc.example:5000"), is_server_uri("/tmp/mc")
+    (True, False)
+    """
+    return (uri or "").lower().startswith(("http://", "https://"))
 
 
 def resolve_uri(uri: str | None = None, artifacts: str | None = None) -> StoreLocation:

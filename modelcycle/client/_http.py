@@ -196,3 +196,40 @@ def _class_for_status(status: int) -> type[ModelcycleError]:
         if cls is not ModelcycleError and cls.http_status == status:
             return cls
     return InvalidInput
+
+
+class HttpService:
+    """What every HTTP domain client shares: one :class:`HttpSession` to the server.
+
+    Args:
+        base_url: ``http(s)://host:port`` of the server (``MODELCYCLE_URI``).
+        token: the API token (``MODELCYCLE_TOKEN``); omit it for a server run with ``--no-auth``.
+        timeout, retries, backoff, transport: see :class:`HttpSession`.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        timeout: float = 60.0,
+        retries: int = 4,
+        backoff: float = 0.1,
+        transport: Any = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = HttpSession(
+            base_url,
+            token=token,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        """Close the connections to the server."""
+        self._http.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.base_url}>"

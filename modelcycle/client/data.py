@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from modelcycle.client._artifacts import url_segment
-from modelcycle.client._http import HttpSession
+from modelcycle.client._http import HttpService
 from modelcycle.data.entities import (
     Dataset,
     DatasetDiff,
@@ -37,41 +37,8 @@ if TYPE_CHECKING:
 _PAGE = 10_000
 
 
-class HttpDataService:
-    """Dataset versions and lineage through ``modelcycle server`` (reads).
-
-    Args:
-        base_url: ``http(s)://host:port`` of the server (``MODELCYCLE_URI``).
-        token: the API token (``MODELCYCLE_TOKEN``).
-        timeout, retries, backoff, transport: see :class:`~modelcycle.client._http.HttpSession`.
-    """
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        token: str | None = None,
-        timeout: float = 60.0,
-        retries: int = 4,
-        backoff: float = 0.1,
-        transport: Any = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._http = HttpSession(
-            base_url,
-            token=token,
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff,
-            transport=transport,
-        )
-
-    def close(self) -> None:
-        """Close the connections to the server."""
-        self._http.close()
-
-    def __repr__(self) -> str:
-        return f"<HttpDataService {self.base_url}>"
+class HttpDataService(HttpService):
+    """Dataset versions and lineage through ``modelcycle server`` (reads)."""
 
     def get(self, ref: str) -> DatasetVersion:
         """The version ``name@version``, or the latest of ``name``.

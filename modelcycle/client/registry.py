@@ -24,7 +24,7 @@ from typing import Any
 
 from modelcycle._internal.hashing import hash_file
 from modelcycle.client._artifacts import DIGEST_HEADER, VerifyingWriter, url_segment
-from modelcycle.client._http import HttpSession
+from modelcycle.client._http import HttpService, HttpSession
 from modelcycle.errors import IntegrityError, NotFound
 from modelcycle.registry._uris import ModelUri, parse_model_uri
 from modelcycle.registry.entities import (
@@ -46,41 +46,8 @@ ACTOR_HEADER = "X-Modelcycle-User"
 MANIFEST_FILE = "model.json"
 
 
-class HttpRegistryService:
-    """The model registry through ``modelcycle server``.
-
-    Args:
-        base_url: ``http(s)://host:port`` of the server (``MODELCYCLE_URI``).
-        token: the API token (``MODELCYCLE_TOKEN``).
-        timeout, retries, backoff, transport: see :class:`~modelcycle.client._http.HttpSession`.
-    """
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        token: str | None = None,
-        timeout: float = 60.0,
-        retries: int = 4,
-        backoff: float = 0.1,
-        transport: Any = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._http = HttpSession(
-            base_url,
-            token=token,
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff,
-            transport=transport,
-        )
-
-    def close(self) -> None:
-        """Close the connections to the server."""
-        self._http.close()
-
-    def __repr__(self) -> str:
-        return f"<HttpRegistryService {self.base_url}>"
+class HttpRegistryService(HttpService):
+    """The model registry through ``modelcycle server``."""
 
     # -- registered models -------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from modelcycle.client._artifacts import (
     normalized,
     url_segment,
 )
-from modelcycle.client._http import HttpSession
+from modelcycle.client._http import HttpService
 from modelcycle.errors import NotFound
 from modelcycle.tracking._base import BaseTrackingService, MetricPoint
 from modelcycle.tracking.entities import (
@@ -47,41 +47,8 @@ from modelcycle.tracking.entities import (
 _LIST_PAGE = 10_000
 
 
-class HttpTrackingService(BaseTrackingService):
-    """Tracking through ``modelcycle server``.
-
-    Args:
-        base_url: ``http(s)://host:port`` of the server (``MODELCYCLE_URI``).
-        token: the API token (``MODELCYCLE_TOKEN``); omit it for a server run with ``--no-auth``.
-        timeout, retries, backoff, transport: see :class:`~modelcycle.client._http.HttpSession`.
-    """
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        token: str | None = None,
-        timeout: float = 60.0,
-        retries: int = 4,
-        backoff: float = 0.1,
-        transport: Any = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._http = HttpSession(
-            base_url,
-            token=token,
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff,
-            transport=transport,
-        )
-
-    def close(self) -> None:
-        """Close the connections to the server."""
-        self._http.close()
-
-    def __repr__(self) -> str:
-        return f"<HttpTrackingService {self.base_url}>"
+class HttpTrackingService(HttpService, BaseTrackingService):
+    """Tracking through ``modelcycle server``."""
 
     # -- experiments -------------------------------------------------------------------------
 

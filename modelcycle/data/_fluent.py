@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import builtins
 import os
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelcycle.config import StoreLocation, current_settings
+from modelcycle._internal.services import ServiceCache
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from modelcycle.client import HttpDataService
     from modelcycle.data._ingest import Progress
     from modelcycle.data.entities import (
         Dataset,
@@ -30,51 +28,35 @@ if TYPE_CHECKING:
     )
     from modelcycle.data.service import DataService
 
-_services: dict[StoreLocation, DataService] = {}
-_http_services: dict[tuple[str, str | None], HttpDataService] = {}
-_services_lock = threading.Lock()
+
+def _embedded() -> DataService:
+    from modelcycle.data.service import DataService
+    from modelcycle.store import current_store
+
+    return DataService(current_store())
+
+
+def _remote(url: str, token: str | None) -> DataService:
+    from modelcycle.client import HttpDataService
+
+    # The HTTP client has the reads of DataService, under the same names.
+    return HttpDataService(url, token=token)  # type: ignore[return-value]
+
+
+_services: ServiceCache[DataService] = ServiceCache(_embedded, _remote)
 
 
 def data_service() -> DataService:
     """The data service of the platform the current settings point at: the HTTP client (its
     reads) for an ``http(s)://`` URI, else the service over the embedded store."""
-    from modelcycle.data.service import DataService
-    from modelcycle.store import current_store
-
-    settings = current_settings()
-    if (settings.uri or "").lower().startswith(("http://", "https://")):
-        return _http_service(settings.uri or "", settings.token)  # type: ignore[return-value]
-    store = current_store()
-    with _services_lock:
-        service = _services.get(store.location)
-        if service is None:
-            service = _services[store.location] = DataService(store)
-        return service
-
-
-def _http_service(uri: str, token: Any) -> HttpDataService:
-    """One client per server and token, so its connections are kept alive across calls."""
-    from modelcycle.client import HttpDataService
-    from modelcycle.config import resolve_uri
-
-    url = resolve_uri(uri).url
-    secret = token.get_secret_value() if token is not None else None
-    with _services_lock:
-        service = _http_services.get((url, secret))
-        if service is None:
-            service = _http_services[(url, secret)] = HttpDataService(url, token=secret)
-        return service
+    return _services.current()
 
 
 def close_all() -> None:
     """Close every store and server connection this module opened (tests, notebooks)."""
     from modelcycle.store import close_current_stores
 
-    with _services_lock:
-        _services.clear()
-        for service in _http_services.values():
-            service.close()
-        _http_services.clear()
+    _services.clear()
     close_current_stores()
 
 

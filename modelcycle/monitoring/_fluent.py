@@ -7,10 +7,9 @@ life of the process.
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 
-from modelcycle.config import StoreLocation
+from modelcycle._internal.services import ServiceCache
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -18,29 +17,28 @@ if TYPE_CHECKING:
     from modelcycle.monitoring._times import TimeBound
     from modelcycle.monitoring.service import MonitoringService
 
-_services: dict[StoreLocation, MonitoringService] = {}
-_services_lock = threading.Lock()
 
-
-def monitoring_service() -> MonitoringService:
-    """The monitoring service of the platform the current settings point at."""
+def _embedded() -> MonitoringService:
     from modelcycle.monitoring.service import MonitoringService
     from modelcycle.store import current_store
 
-    store = current_store()
-    with _services_lock:
-        service = _services.get(store.location)
-        if service is None:
-            service = _services[store.location] = MonitoringService(store)
-        return service
+    return MonitoringService(current_store())
+
+
+_services: ServiceCache[MonitoringService] = ServiceCache(_embedded)
+
+
+def monitoring_service() -> MonitoringService:
+    """The monitoring service of the platform the current settings point at (a store: the
+    server has no monitoring API yet, and a server URI is refused with a message saying so)."""
+    return _services.current()
 
 
 def close_all() -> None:
     """Forget the services and close every store this process opened (tests, notebooks)."""
     from modelcycle.store import close_current_stores
 
-    with _services_lock:
-        _services.clear()
+    _services.clear()
     close_current_stores()
 
 

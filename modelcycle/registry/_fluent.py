@@ -13,12 +13,12 @@ import getpass
 import os
 import sys
 import tempfile
-import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelcycle.config import StoreLocation, current_settings
+from modelcycle._internal.services import ServiceCache
+from modelcycle.config import current_settings
 from modelcycle.errors import IntegrityError, InvalidInput, NotFound
 
 # Re-exported for ``ActiveRun.log_model``'s annotation (tracking may import only this module).
@@ -27,7 +27,6 @@ from modelcycle.registry.entities import ModelVersion as ModelVersion
 if TYPE_CHECKING:
     import pandas as pd
 
-    from modelcycle.client.registry import HttpRegistryService
     from modelcycle.registry.entities import (
         ModelDatasetRef,
         RegisteredModel,
@@ -41,9 +40,22 @@ if TYPE_CHECKING:
 
 EVALUATION_EXPERIMENT = "evaluations"
 
-_services: dict[StoreLocation, RegistryService] = {}
-_http_services: dict[tuple[str, str | None], HttpRegistryService] = {}
-_services_lock = threading.Lock()
+
+def _embedded() -> RegistryService:
+    from modelcycle.registry.service import RegistryService
+    from modelcycle.store import current_store
+
+    return RegistryService(current_store())
+
+
+def _remote(url: str, token: str | None) -> RegistryService:
+    from modelcycle.client import HttpRegistryService
+
+    # The HTTP client has RegistryService's methods, under the same names.
+    return HttpRegistryService(url, token=token)  # type: ignore[return-value]
+
+
+_services: ServiceCache[RegistryService] = ServiceCache(_embedded, _remote)
 HTTP_CACHE = Path("~/.cache/modelcycle/models")
 """Where models downloaded from a server are materialised (by manifest digest, verified)."""
 
@@ -51,32 +63,7 @@ HTTP_CACHE = Path("~/.cache/modelcycle/models")
 def registry_service() -> RegistryService:
     """The registry service of the platform the current settings point at: the HTTP client
     (same methods) for an ``http(s)://`` URI, else the service over the embedded store."""
-    from modelcycle.registry.service import RegistryService
-    from modelcycle.store import current_store
-
-    settings = current_settings()
-    if (settings.uri or "").lower().startswith(("http://", "https://")):
-        return _http_service(settings.uri or "", settings.token)  # type: ignore[return-value]
-    store = current_store()
-    with _services_lock:
-        service = _services.get(store.location)
-        if service is None:
-            service = _services[store.location] = RegistryService(store)
-        return service
-
-
-def _http_service(uri: str, token: Any) -> HttpRegistryService:
-    """One client per server and token, so its connections are kept alive across calls."""
-    from modelcycle.client import HttpRegistryService
-    from modelcycle.config import resolve_uri
-
-    url = resolve_uri(uri).url
-    secret = token.get_secret_value() if token is not None else None
-    with _services_lock:
-        service = _http_services.get((url, secret))
-        if service is None:
-            service = _http_services[(url, secret)] = HttpRegistryService(url, token=secret)
-        return service
+    return _services.current()
 
 
 def _is_remote(service: Any) -> bool:
@@ -90,11 +77,7 @@ def close_all() -> None:
     (tests, notebooks)."""
     from modelcycle.store import close_current_stores
 
-    with _services_lock:
-        _services.clear()
-        for service in _http_services.values():
-            service.close()
-        _http_services.clear()
+    _services.clear()
     close_current_stores()
 
 

@@ -7,31 +7,40 @@ Each call finds the platform from the settings in force (``MODELCYCLE_URI``, or 
 from __future__ import annotations
 
 import contextvars
-import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr
-
-from modelcycle.config import StoreLocation, current_settings, resolve_uri
+from modelcycle._internal.services import ServiceCache
+from modelcycle.config import current_settings
 from modelcycle.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from modelcycle.client import HttpTrackingService
     from modelcycle.tracking._base import BaseTrackingService
     from modelcycle.tracking.entities import ArtifactInfo, Experiment, Run
     from modelcycle.tracking.run import ActiveRun, DatasetReference
 
 DEFAULT_EXPERIMENT = "Default"
 
-_services: dict[StoreLocation, BaseTrackingService] = {}
-_http_services: dict[tuple[StoreLocation, str | None], HttpTrackingService] = {}
+
+def _embedded() -> BaseTrackingService:
+    from modelcycle.store import current_store
+    from modelcycle.tracking.service import TrackingService
+
+    return TrackingService(current_store())
+
+
+def _remote(url: str, token: str | None) -> BaseTrackingService:
+    from modelcycle.client import HttpTrackingService
+
+    return HttpTrackingService(url, token=token)
+
+
+_services: ServiceCache[BaseTrackingService] = ServiceCache(_embedded, _remote)
 # Experiment name → id per platform: start_run in a loop must not look the name up every time.
 _experiment_ids: dict[tuple[BaseTrackingService, str], int] = {}
-_services_lock = threading.Lock()
 _active_runs: contextvars.ContextVar[tuple[ActiveRun, ...]] = contextvars.ContextVar(
     "modelcycle_active_runs", default=()
 )
@@ -40,33 +49,7 @@ _active_runs: contextvars.ContextVar[tuple[ActiveRun, ...]] = contextvars.Contex
 def tracking_service() -> BaseTrackingService:
     """The tracking service of the platform the current settings point at: the HTTP client for
     an ``http(s)://`` URI, else the service over the embedded store."""
-    settings = current_settings()
-    if (settings.uri or "").lower().startswith(("http://", "https://")):
-        return _http_service(settings.uri or "", settings.token)
-    from modelcycle.store import current_store
-    from modelcycle.tracking.service import TrackingService
-
-    store = current_store()
-    with _services_lock:
-        service = _services.get(store.location)
-        if service is None:
-            service = _services[store.location] = TrackingService(store)
-        return service
-
-
-def _http_service(uri: str, token: SecretStr | None) -> BaseTrackingService:
-    """One HTTP client per server and token, so its connections are kept alive across calls."""
-    from modelcycle.client import HttpTrackingService
-
-    location = resolve_uri(uri)
-    secret = token.get_secret_value() if token is not None else None
-    with _services_lock:
-        service = _http_services.get((location, secret))
-        if service is None:
-            service = _http_services[(location, secret)] = HttpTrackingService(
-                location.url, token=secret
-            )
-        return service
+    return _services.current()
 
 
 def close_all() -> None:
@@ -76,12 +59,8 @@ def close_all() -> None:
         run.end()
     from modelcycle.store import close_current_stores
 
-    with _services_lock:
-        _services.clear()
-        _experiment_ids.clear()
-        for service in _http_services.values():
-            service.close()
-        _http_services.clear()
+    _services.clear()
+    _experiment_ids.clear()
     close_current_stores()
 
 
