@@ -1,9 +1,16 @@
-"""``modelcycle serve MODEL_URI``: the inference server on uvicorn.
+"""``modelcycle serve MODEL_URI`` and ``modelcycle serve --deployment NAME``: the inference
+server on uvicorn.
 
 The model is loaded and every file's digest verified once, before the port opens: a changed byte
 ends the command with the integrity error naming the file (exit 5) and nothing is served. With
 ``--workers N`` uvicorn starts N processes; each loads the same version again (the alias is
 resolved once, here, so a move during start-up cannot split the workers across versions).
+
+A deployment is served differently: its routing lives in the store and changes while it serves
+(``modelcycle deploy …``), so nothing is pinned here. Each worker loads every version the
+routing needs, follows routing changes and alias moves within ``--poll-interval``, flushes its
+traffic figures for ``deploy status`` and the canary gates, and logs every prediction (shadow
+answers under ``NAME.shadow``).
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ if TYPE_CHECKING:
 
 _WORKER_ENV = "MODELCYCLE_SERVE_WORKER"
 """Where the parent passes the resolved model to uvicorn's worker processes (``--workers``)."""
+_DEPLOYMENT_ENV = "MODELCYCLE_SERVE_DEPLOYMENT"
+"""... and the deployment they serve."""
 
 
 @dataclass(frozen=True)
@@ -50,13 +59,38 @@ class _Target:
 
 def serve_model(
     model_uri: Annotated[
-        str,
+        str | None,
         typer.Argument(
-            metavar="MODEL_URI",
+            metavar="[MODEL_URI]",
             help="A model directory (written by save_model) or a registry URI: "
-            "models:/NAME/VERSION, models:/NAME@ALIAS, models:/NAME/STAGE, runs:/RUN_ID/PATH.",
+            "models:/NAME/VERSION, models:/NAME@ALIAS, models:/NAME/STAGE, runs:/RUN_ID/PATH. "
+            "Not with --deployment.",
         ),
-    ],
+    ] = None,
+    deployment: Annotated[
+        str | None,
+        typer.Option(
+            "--deployment",
+            "-d",
+            help="Serve a deployment (modelcycle deploy create) instead of one model: its "
+            "splits, canary and shadows, following its routing changes without a restart.",
+        ),
+    ] = None,
+    poll_interval: Annotated[
+        float,
+        typer.Option(
+            "--poll-interval",
+            min=0.05,
+            help="With --deployment: seconds between checks for routing changes and alias moves.",
+        ),
+    ] = 1.0,
+    log_predictions: Annotated[
+        bool,
+        typer.Option(
+            "--log-predictions/--no-log-predictions",
+            help="With --deployment: write every prediction to the prediction log.",
+        ),
+    ] = True,
     host: Annotated[
         str, typer.Option("--host", help="Address to listen on; 0.0.0.0 for every interface.")
     ] = "127.0.0.1",
@@ -111,19 +145,18 @@ def serve_model(
 
         modelcycle serve models:/churn@champion --port 8080
 
+        modelcycle serve --deployment churn-prod --port 8080 --workers 4
+
         curl -s localhost:8080/invocations -H 'Content-Type: application/json' \\
             -d '{"dataframe_split": {"columns": ["age", "income"], "data": [[31, 2.5]]}}'
     """
     import uvicorn
 
-    target, model = _resolve(model_uri, name=name, trusted=trusted, max_body_mb=max_body_mb)
-    inputs = len(model.signature.inputs) if model.signature is not None else "unknown"
-    err_console().print(
-        f"Serving [bold]{target.name}[/] version {target.version or 'unversioned'} "
-        f"({model.flavor}, {inputs} inputs) on http://{host}:{port} with {workers} "
-        f"worker{'s' if workers > 1 else ''}",
-        highlight=False,
-    )
+    if (model_uri is None) == (deployment is None):
+        raise InvalidInput(
+            "give either a MODEL_URI or --deployment NAME (not both): modelcycle serve "
+            "models:/churn@champion, or modelcycle serve --deployment churn-prod"
+        )
     settings: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -132,11 +165,107 @@ def serve_model(
         "lifespan": "off",
         "timeout_graceful_shutdown": 10,
     }
+    if deployment is not None:
+        from modelcycle.serving._deploy_spec import check_deployment_name
+
+        spec = _DeploymentTarget(
+            check_deployment_name(deployment), trusted, max_body_mb, poll_interval,
+            log_predictions,
+        )  # fmt: skip
+        _serve_deployment(spec, workers, settings)
+        return
+    assert model_uri is not None
+    target, model = _resolve(model_uri, name=name, trusted=trusted, max_body_mb=max_body_mb)
+    inputs = len(model.signature.inputs) if model.signature is not None else "unknown"
+    err_console().print(
+        f"Serving [bold]{target.name}[/] version {target.version or 'unversioned'} "
+        f"({model.flavor}, {inputs} inputs) on http://{host}:{port} with {workers} "
+        f"worker{'s' if workers > 1 else ''}",
+        highlight=False,
+    )
     if workers == 1:
         uvicorn.run(_app(model, target), **settings)
         return
     os.environ[_WORKER_ENV] = target.encode()
     uvicorn.run("modelcycle.cli.serve:worker_app", factory=True, workers=workers, **settings)
+
+
+@dataclass(frozen=True)
+class _DeploymentTarget:
+    """A deployment to serve, as the parent passes it to ``--workers`` processes."""
+
+    name: str
+    trusted: bool
+    max_body_mb: float
+    poll_interval_s: float
+    log_predictions: bool
+
+    def encode(self) -> str:
+        import json
+
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def decode(cls, text: str) -> _DeploymentTarget:
+        import json
+
+        return cls(**json.loads(text))
+
+
+def _serve_deployment(spec: _DeploymentTarget, workers: int, settings: dict[str, Any]) -> None:
+    """Serve a deployment: the app's lifespan runs its sync thread, so uvicorn's is on."""
+    import uvicorn
+
+    settings = {**settings, "lifespan": "on"}
+    if workers == 1:
+        app = _deployment_app(spec)
+        routing = app.state.sync.router.snapshot
+        err_console().print(
+            f"Serving deployment [bold]{spec.name}[/] revision {routing.revision} ("
+            + ", ".join(f"{uri} → v{v}" for uri, (_, v) in routing.pinned.items())
+            + f") on http://{settings['host']}:{settings['port']}",
+            highlight=False,
+        )
+        uvicorn.run(app, **settings)
+        return
+    # Load it once here, so a broken deployment stops before any worker starts.
+    _deployment_app(spec, check_only=True)
+    os.environ[_DEPLOYMENT_ENV] = spec.encode()
+    err_console().print(
+        f"Serving deployment [bold]{spec.name}[/] on http://{settings['host']}:"
+        f"{settings['port']} with {workers} workers",
+        highlight=False,
+    )
+    uvicorn.run(
+        "modelcycle.cli.serve:deployment_worker_app", factory=True, workers=workers, **settings
+    )
+
+
+def deployment_worker_app() -> Starlette:
+    """The app of one ``--workers`` process serving a deployment."""
+    return _deployment_app(_DeploymentTarget.decode(os.environ[_DEPLOYMENT_ENV]))
+
+
+def _deployment_app(spec: _DeploymentTarget, *, check_only: bool = False) -> Starlette:
+    from modelcycle.serving._deploy_app import create_deployment_app
+    from modelcycle.serving.app import MIB, ServeOptions
+    from modelcycle.serving.deployments import deployment_service
+
+    service = deployment_service()
+    listener = None
+    if spec.log_predictions and not check_only:
+        from modelcycle.serving._deploy_log import DeploymentLog
+
+        listener = DeploymentLog(service.store, spec.name)
+    return create_deployment_app(
+        service,
+        spec.name,
+        trusted=spec.trusted,
+        options=ServeOptions(max_body_bytes=int(spec.max_body_mb * MIB)),
+        listener=listener,
+        on_shutdown=None if listener is None else listener.close,
+        poll_interval_s=spec.poll_interval_s,
+    )
 
 
 def worker_app() -> Starlette:

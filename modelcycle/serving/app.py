@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -51,6 +52,7 @@ from modelcycle.serving._responses import (
     to_json_list,
     v2_datatype,
 )
+from modelcycle.serving._shadow import ShadowMirror
 from modelcycle.serving._tabular import Batch
 from modelcycle.serving.handle import ModelHandle, ModelRouter, ServedModel, StaticRouter
 from modelcycle.serving.metrics import CONTENT_TYPE, ServingMetrics
@@ -62,6 +64,8 @@ MIB = 1024 * 1024
 
 _log = logging.getLogger("modelcycle.serving")
 
+Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
+
 
 @dataclass(frozen=True)
 class ServeOptions:
@@ -72,10 +76,14 @@ class ServeOptions:
         inline_rows: batches of at most this many rows are predicted on the event loop; larger
             ones in a worker thread, so a 100,000-row request does not stall the health checks.
             A one-row prediction is shorter than a thread hand-off, hence not zero.
+        max_shadows_in_flight: mirrored requests a deployment's shadows may have waiting;
+            beyond them a request is not mirrored (and is counted), so a slow shadow never
+            grows memory or slows the primary.
     """
 
     max_body_bytes: int = 32 * MIB
     inline_rows: int = 256
+    max_shadows_in_flight: int = 64
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,12 @@ class PredictionEvent:
     latency_s: float
     timestamp: float
     """Seconds since the epoch when the request arrived."""
+    shadow: bool = False
+    """A shadow's answer to a mirrored request: logged and counted, never sent to the client."""
+
+
+Parse = Callable[[ModelHandle, bytes], tuple[Batch, Any]]
+"""Turns a request body into a handle's batch (and the endpoint's extra, e.g. a v2 id)."""
 
 
 class PredictionListener(Protocol):
@@ -130,11 +144,14 @@ def build_app(
     *,
     options: ServeOptions | None = None,
     listener: PredictionListener | None = None,
+    lifespan: Lifespan | None = None,
 ) -> Starlette:
     """The app over any router (a deployment's split, canary or shadow router).
 
     ``app.state.router`` and ``app.state.metrics`` give the router and metrics back to whoever
-    built the app, e.g. to swap versions while it serves.
+    built the app, e.g. to swap versions while it serves; ``app.state.mirror`` the shadow
+    mirror (``await app.state.mirror.drain()`` waits for mirrored requests). ``lifespan`` runs
+    around the server's life (a deployment's sync thread).
     """
     endpoints = _Endpoints(router, metrics, options or ServeOptions(), listener)
     routes = [
@@ -154,9 +171,11 @@ def build_app(
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
+        lifespan=lifespan,
     )
     app.state.router = router
     app.state.metrics = metrics
+    app.state.mirror = endpoints.mirror
     return app
 
 
@@ -172,36 +191,41 @@ class _Endpoints:
         self.metrics = metrics
         self.options = options
         self.listener = listener
+        self.mirror = ShadowMirror(metrics, self._notify, options.max_shadows_in_flight)
 
     # ---- scoring ---------------------------------------------------------------------------
 
     async def invocations(self, request: Request) -> Response:
-        async def score(handle: ModelHandle, body: bytes) -> tuple[Batch, np.ndarray, Any]:
-            media = request.headers.get("content-type", "application/json")
-            if media.startswith("text/csv"):
-                batch = parse_csv(body, handle.plan)
-            elif media.startswith("application/json") or "json" in media.split(";")[0]:
-                batch = parse_invocations(body, handle.plan)
-            else:
-                raise UnsupportedMediaType(
-                    f"Content-Type {media!r} is not accepted; send application/json or text/csv",
-                    details={"content_type": media},
-                )
-            predictions = await self._predict(handle, batch)
-            return batch, predictions, {"predictions": to_json_list(predictions)}
+        media = request.headers.get("content-type", "application/json")
 
-        return await self._scored(request, "invocations", self.router.route(request), score)
+        def parse(handle: ModelHandle, body: bytes) -> tuple[Batch, Any]:
+            if media.startswith("text/csv"):
+                return parse_csv(body, handle.plan), None
+            if media.startswith("application/json") or "json" in media.split(";")[0]:
+                return parse_invocations(body, handle.plan), None
+            raise UnsupportedMediaType(
+                f"Content-Type {media!r} is not accepted; send application/json or text/csv",
+                details={"content_type": media},
+            )
+
+        def answer(handle: ModelHandle, predictions: np.ndarray, _: Any) -> Any:
+            return {"predictions": to_json_list(predictions)}
+
+        return await self._scored(
+            request, "invocations", self.router.route(request), parse, answer
+        )
 
     async def infer(self, request: Request) -> Response:
         handle = self._v2_handle(request)
 
-        async def score(handle: ModelHandle, body: bytes) -> tuple[Batch, np.ndarray, Any]:
-            batch, v2_id = parse_v2(body, handle.plan)
-            predictions = await self._predict(handle, batch)
-            answer: dict[str, Any] = {"model_name": handle.name, "model_version": handle.version}
+        def parse(handle: ModelHandle, body: bytes) -> tuple[Batch, Any]:
+            return parse_v2(body, handle.plan)
+
+        def answer(handle: ModelHandle, predictions: np.ndarray, v2_id: Any) -> Any:
+            reply: dict[str, Any] = {"model_name": handle.name, "model_version": handle.version}
             if v2_id is not None:
-                answer["id"] = v2_id
-            answer["outputs"] = [
+                reply["id"] = v2_id
+            reply["outputs"] = [
                 {
                     "name": "predict",
                     "shape": list(predictions.shape),
@@ -209,56 +233,79 @@ class _Endpoints:
                     "data": to_json_list(predictions.reshape(-1)),
                 }
             ]
-            return batch, predictions, answer
+            return reply
 
         if isinstance(handle, ModelcycleError):
             error = handle
 
-            async def refuse(handle: ModelHandle, body: bytes) -> tuple[Batch, np.ndarray, Any]:
+            def refuse(handle: ModelHandle, body: bytes) -> tuple[Batch, Any]:
                 raise error
 
             # Counted against the served model: a client calling the wrong name is its traffic.
-            return await self._scored(request, "infer", self.router.route(request), refuse)
-        return await self._scored(request, "infer", handle, score)
+            return await self._scored(request, "infer", self.router.route(request), refuse, answer)
+        return await self._scored(request, "infer", handle, parse, answer)
 
     async def _scored(
         self,
         request: Request,
         endpoint: str,
         handle: ModelHandle,
-        score: Callable[[ModelHandle, bytes], Awaitable[tuple[Batch, np.ndarray, Any]]],
+        parse: Parse,
+        answer: Callable[[ModelHandle, np.ndarray, Any], Any],
     ) -> Response:
-        """Read, score and answer one request, recording its metrics and its event."""
+        """Read, score and answer one request, recording its metrics and its event, then
+        mirror it to the handle's shadows without waiting for them."""
         started = time.perf_counter()
         rid = request_id(request)
         try:
             body = await _read_body(request, self.options.max_body_bytes)
-            batch, predictions, answer = await score(handle, body)
-            response = json_response(answer, rid)
+            batch, extra = parse(handle, body)
+            predictions = await self._predict(handle, batch)
+            response = json_response(answer(handle, predictions, extra), rid)
         except ModelcycleError as error:
-            handle.metrics.request(
-                endpoint, error.http_status, time.perf_counter() - started, error.code
-            )
+            seconds = time.perf_counter() - started
+            handle.metrics.request(endpoint, error.http_status, seconds, error.code)
+            if handle.traffic is not None:
+                handle.traffic.record(error.http_status, seconds)
             return error_response(error, rid)
         latency = time.perf_counter() - started
         handle.metrics.request(endpoint, 200, latency, None)
         handle.metrics.predictions(predictions, classification=handle.classification)
-        if self.listener is not None:
-            event = PredictionEvent(
-                request_id=rid,
-                handle=handle,
-                endpoint=endpoint,
-                batch=batch,
-                predictions=predictions,
-                latency_s=latency,
-                timestamp=time.time() - latency,
-            )
-            try:
-                self.listener(event)
-            except Exception:
-                # The answer is right and goes out; the listener's failure is its own to count.
-                _log.exception("the prediction listener failed on request %s", rid)
+        if handle.traffic is not None:
+            handle.traffic.record(200, latency)
+        self._notify(rid, handle, endpoint, batch, predictions, latency, shadow=False)
+        if handle.shadows:
+            self.mirror.send(handle.shadows, parse, body, rid, endpoint)
         return response
+
+    def _notify(
+        self,
+        rid: str,
+        handle: ModelHandle,
+        endpoint: str,
+        batch: Batch,
+        predictions: np.ndarray,
+        latency: float,
+        *,
+        shadow: bool,
+    ) -> None:
+        if self.listener is None:
+            return
+        event = PredictionEvent(
+            request_id=rid,
+            handle=handle,
+            endpoint=endpoint,
+            batch=batch,
+            predictions=predictions,
+            latency_s=latency,
+            timestamp=time.time() - latency,
+            shadow=shadow,
+        )
+        try:
+            self.listener(event)
+        except Exception:
+            # The answer is right and goes out; the listener's failure is its own to count.
+            _log.exception("the prediction listener failed on request %s", rid)
 
     async def _predict(self, handle: ModelHandle, batch: Batch) -> np.ndarray:
         if batch.rows <= self.options.inline_rows:

@@ -24,7 +24,14 @@ from modelcycle.serving._schema import InputPlan
 from modelcycle.serving._tabular import Batch
 from modelcycle.serving.metrics import ServingMetrics, VersionMetrics
 
-__all__ = ["ModelHandle", "ModelRouter", "ServedModel", "StaticRouter", "UNVERSIONED"]
+__all__ = [
+    "ModelHandle",
+    "ModelRouter",
+    "ServedModel",
+    "StaticRouter",
+    "TrafficRecorder",
+    "UNVERSIONED",
+]
 
 UNVERSIONED = "unversioned"
 """The version label of a model served from a directory rather than from the registry."""
@@ -50,6 +57,13 @@ class ServedModel(Protocol):
     def predict_array(self, array: np.ndarray) -> np.ndarray: ...
 
 
+class TrafficRecorder(Protocol):
+    """Counts the requests a handle answers for a deployment (its canary gates and ``status``);
+    called on the event loop, so it must only add to counters."""
+
+    def record(self, status: int, seconds: float) -> None: ...
+
+
 @dataclass(frozen=True, eq=False)
 class ModelHandle:
     """One loaded model version, ready to score batches. Immutable: swap handles, not fields."""
@@ -62,6 +76,12 @@ class ModelHandle:
     classification: bool
     extra: dict[str, Any] = field(default_factory=dict)
     """Room for a deployment's own per-version state (e.g. its traffic share)."""
+    traffic: TrafficRecorder | None = None
+    """A deployment's counter of this version's requests under one routing revision."""
+    shadows: tuple[ModelHandle, ...] = ()
+    """Handles every request answered by this one is mirrored to, in the background; their
+    answers are discarded. A deployment builds a new handle per routing revision, so a request
+    keeps the shadows of the routing that chose its handle."""
 
     @classmethod
     def build(

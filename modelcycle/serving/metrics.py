@@ -13,7 +13,11 @@ metric                                             type       labels
 ``modelcycle_serving_rows_total``                  counter    model, version
 ``modelcycle_serving_predictions_total``           counter    model, version, class
 ``modelcycle_serving_prediction_value``            histogram  model, version
+``modelcycle_serving_shadow_dropped_total``        counter    model, version
 =================================================  =========  ================================
+
+Shadow versions of a deployment are counted like the others, under the endpoint ``shadow``;
+``shadow_dropped`` counts requests not mirrored because the shadows were too far behind.
 
 Classifiers count predictions by class; regressors put each predicted value in a histogram
 whose buckets span negative values too, so it has no ``_sum``/``_count`` (the text format allows
@@ -94,8 +98,18 @@ class ServingMetrics:
             ["model", "version"],
             registry=self.registry,
         )
+        self._shadow_dropped = Counter(
+            "modelcycle_serving_shadow_dropped",
+            "Requests not mirrored to a shadow version because too many were waiting.",
+            ["model", "version"],
+            registry=self.registry,
+        )
         self._predictions = _PredictionCollector()
         self.registry.register(self._predictions)
+
+    def shadow_dropped(self, model: str, version: str) -> None:
+        """One request a shadow did not receive (its mirror was full)."""
+        self._shadow_dropped.labels(model, version).inc()
 
     def for_version(self, model: str, version: str) -> VersionMetrics:
         """The recorder of one served model version (made once, when the version loads)."""
