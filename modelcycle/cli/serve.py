@@ -44,6 +44,7 @@ class _Target:
     version: str | None
     trusted: bool
     max_body_mb: float
+    log_predictions: bool = True
 
     def encode(self) -> str:
         import json
@@ -88,7 +89,9 @@ def serve_model(
         bool,
         typer.Option(
             "--log-predictions/--no-log-predictions",
-            help="With --deployment: write every prediction to the prediction log.",
+            help="Write every prediction to the prediction log of the store MODELCYCLE_URI "
+            "names (under the deployment's name, or the model's for MODEL_URI); "
+            "mc.monitoring.predictions reads it back.",
         ),
     ] = True,
     host: Annotated[
@@ -176,6 +179,7 @@ def serve_model(
         return
     assert model_uri is not None
     target, model = _resolve(model_uri, name=name, trusted=trusted, max_body_mb=max_body_mb)
+    target = dataclasses.replace(target, log_predictions=log_predictions)
     inputs = len(model.signature.inputs) if model.signature is not None else "unknown"
     err_console().print(
         f"Serving [bold]{target.name}[/] version {target.version or 'unversioned'} "
@@ -316,4 +320,33 @@ def _app(model: Any, target: _Target) -> Starlette:
     from modelcycle.serving.app import MIB, ServeOptions, create_app
 
     options = ServeOptions(max_body_bytes=int(target.max_body_mb * MIB))
-    return create_app(model, name=target.name, version=target.version, options=options)
+    listener = _prediction_log(target.name) if target.log_predictions else None
+    return create_app(
+        model, name=target.name, version=target.version, options=options, listener=listener
+    )
+
+
+def _prediction_log(name: str) -> Any:
+    """The prediction log of one served model, in the store the settings name, under the
+    model's name; None, with a notice, when the settings name a server (the log is written
+    to a store, and the server has no prediction-log API yet)."""
+    from modelcycle.config import current_settings, is_server_uri
+    from modelcycle.serving._deploy_log import DeploymentLog
+    from modelcycle.store import current_store
+
+    if is_server_uri(current_settings().uri):
+        err_console().print(
+            "Predictions are not logged: MODELCYCLE_URI names a server; point it at the store "
+            "(a directory or a database URL) to log them, or pass --no-log-predictions.",
+            highlight=False,
+        )
+        return None
+    try:
+        # Closed by the logger's own atexit hook, which drains what is queued.
+        return DeploymentLog(current_store(), name)
+    except InvalidInput as exc:
+        raise InvalidInput(
+            f"{exc.message}; the prediction log is named after the model: pass --name NAME, "
+            "or --no-log-predictions",
+            details=exc.details,
+        ) from exc

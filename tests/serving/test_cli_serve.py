@@ -143,6 +143,12 @@ def test_served_process_under_load_has_no_errors(classifier: Saved) -> None:
     )
     assert served == sent
     assert metadata["versions"] == ["unversioned"]
+    # The server drained its prediction log on exit (into ./.modelcycle, the default store):
+    # one row per request served, every request id once.
+    import modelcycle as mc
+
+    logged = mc.monitoring.predictions(deployment="churn")
+    assert len(logged) == sent and logged["request_id"].nunique() == sent
 
 
 @pytest.mark.slow
