@@ -47,6 +47,7 @@ _LAZY: dict[str, str] = {
     "errors": "modelcycle.errors",
     "quality": "modelcycle.quality",
     "data": "modelcycle.data",
+    "deployments": "modelcycle.serving._deploy_fluent",
     "registry": "modelcycle.registry",
     "monitoring": "modelcycle.monitoring",
     "evaluate": "modelcycle.registry._fluent:evaluate",
@@ -60,6 +61,7 @@ __all__ = [
     "delete_run",
     "config_context",
     "data",
+    "deployments",
     "download_artifacts",
     "end_run",
     "errors",
@@ -88,6 +90,7 @@ if TYPE_CHECKING:
     from modelcycle import data, errors, monitoring, quality, registry
     from modelcycle.config import Settings, config_context
     from modelcycle.registry._fluent import evaluate
+    from modelcycle.serving import _deploy_fluent as deployments
     from modelcycle.tracking._fluent import (
         active_run,
         delete_run,

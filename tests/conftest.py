@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 import modelcycle.data._fluent as data_fluent
 import modelcycle.monitoring._fluent as monitoring_fluent
 import modelcycle.registry._fluent as registry_fluent
+import modelcycle.serving._deploy_fluent as deploy_fluent
 import modelcycle.tracking._fluent as fluent
 from modelcycle.config import StoreLocation, config_context, reset_settings_cache, resolve_uri
 from modelcycle.store import Store, open_store
@@ -42,6 +43,7 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
     fluent.close_all()
     data_fluent.close_all()
     registry_fluent.close_all()
+    deploy_fluent.close_all()
     monitoring_fluent.close_all()
     reset_settings_cache()
 

@@ -3,8 +3,10 @@
 Every command changes the routing in the store as one new revision; servers started with
 ``modelcycle serve --deployment NAME`` pick it up within about a second, without a restart and
 without failing a request in flight. Commands act as ``MODELCYCLE_USER`` (else the
-operating-system user), recorded in the history. Bad percentages, steps, durations or URIs exit
-2 (InvalidInput), an unknown deployment or model 3 (NotFound), a name taken 4 (AlreadyExists).
+operating-system user), recorded in the history. With ``MODELCYCLE_URI=http(s)://…`` (and
+``MODELCYCLE_TOKEN``) every command goes through that ``modelcycle server``. Bad percentages,
+steps, durations or URIs exit 2 (InvalidInput), an unknown deployment or model 3 (NotFound), a
+name taken 4 (AlreadyExists).
 """
 
 from __future__ import annotations
@@ -46,18 +48,18 @@ TargetArgument = Annotated[
 
 
 def _service() -> DeploymentService:
-    from modelcycle.serving.deployments import deployment_service
+    """The service ``mc.deployments`` uses: the store's, or a server's with an http(s) URI."""
+    from modelcycle.serving._deploy_fluent import deployment_service
 
     return deployment_service()
 
 
 def _actor() -> str:
-    """Who acts: ``MODELCYCLE_USER``, else the operating-system user (as ``models`` does)."""
-    import getpass
+    """Who acts: ``MODELCYCLE_USER``, else the operating-system user (as ``models`` does); a
+    server records its token's user instead."""
+    from modelcycle.registry._fluent import current_actor
 
-    from modelcycle.config import current_settings
-
-    return current_settings().user or getpass.getuser()
+    return current_actor()
 
 
 def _done(deployment: Deployment, as_json: bool, what: str) -> None:

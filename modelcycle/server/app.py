@@ -32,6 +32,7 @@ from modelcycle.server.routers import (
     artifacts,
     audit,
     datasets,
+    deployments,
     experiments,
     health,
     models,
@@ -53,6 +54,7 @@ _ROUTERS = (
     audit.router,
     models.router,
     datasets.router,
+    deployments.router,
 )
 
 
