@@ -95,7 +95,7 @@ def create_app(
         settings=settings,
         tracking=TrackingService(store),
         auth=AuthService(store, hasher=hasher),
-        idempotency=IdempotencyCache(),
+        idempotency=IdempotencyCache(store),
         auth_enabled=settings.server.auth if auth is None else auth,
     )
 

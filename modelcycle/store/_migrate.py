@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from modelcycle.errors import SchemaOutdated
 from modelcycle.store._engine import read_transaction, write_transaction
 
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 """The newest revision in migrations/versions; a test keeps the two in step."""
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"

@@ -41,6 +41,7 @@ from modelcycle.registry.entities import (
 )
 from modelcycle.registry.service import MAX_PAGE, RegistryService
 from modelcycle.server._idempotency import HEADER as IDEMPOTENCY_HEADER
+from modelcycle.server._idempotency import as_json
 from modelcycle.server._json import RecordResponse
 from modelcycle.server._pages import page_of
 from modelcycle.server.deps import PrincipalDep, ServicesDep, require, role_by_method
@@ -200,7 +201,7 @@ def register_version(
             details={"name": name},
         )
 
-    def register() -> ModelVersion:
+    def register() -> object:
         with tempfile.TemporaryDirectory(prefix="modelcycle-register-") as scratch:
             directory = Path(scratch) / "model"
             materialise(
@@ -209,7 +210,7 @@ def register_version(
                 directory,
             )
             _check_model_dir(directory)
-            return service.register_model_version(
+            version = service.register_model_version(
                 name,
                 directory,
                 run_id=body.run_id,
@@ -219,6 +220,7 @@ def register_version(
                 tags=body.tags,
                 created_by=acting,
             )
+        return as_json(version)  # what a retry with the key is answered from the store
 
     scope = (who.user, request.method, request.url.path)
     created = services.idempotency.run(scope, idempotency_key, register)

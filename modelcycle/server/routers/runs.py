@@ -2,7 +2,8 @@
 
 Writes that a client may retry after losing the answer (a metric batch, a run's creation, its
 end) honour an ``Idempotency-Key`` header: the same key gets the first answer again instead of
-a second write (see ``_idempotency.py``). Batches are bounded by ``server.max_batch``.
+a second write, on any worker process and after a restart (see ``_idempotency.py``). Batches
+are bounded by ``server.max_batch``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pydantic import Field
 
 from modelcycle.auth import Role
 from modelcycle.errors import InvalidInput
-from modelcycle.server._idempotency import HEADER
+from modelcycle.server._idempotency import HEADER, as_json
 from modelcycle.server._json import RecordResponse
 from modelcycle.server._pages import page_of
 from modelcycle.server.deps import (
@@ -66,7 +67,7 @@ def _once(
     call: Callable[[], T],
 ) -> T:
     scope = (who.user, request.method, request.url.path)
-    return services.idempotency.run(scope, key, call)  # type: ignore[return-value]
+    return services.idempotency.run(scope, key, call)
 
 
 def _check_batch(services: Services, what: str, batch: Sized) -> None:
@@ -90,8 +91,8 @@ def create_run(
     _check_batch(services, "params", body.params)
     _check_batch(services, "tags", body.tags)
 
-    def create() -> Run:
-        return services.tracking.create_run(
+    def create() -> object:
+        run = services.tracking.create_run(
             body.experiment_id,
             name=body.name,
             params=body.params,
@@ -99,6 +100,7 @@ def create_run(
             parent_run_id=body.parent_run_id,
             environment=body.environment,
         )
+        return as_json(run)  # what a retry with the key is answered from the store
 
     return RecordResponse(_once(services, request, who, idempotency_key, create), status_code=201)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 # Importing a domain's module registers its tables on ``metadata``; its names are reached through
 # it (``tables.auth.users``), so a new domain adds one line here.
-from modelcycle.store.tables import auth, deployments, predictions, registry
+from modelcycle.store.tables import auth, deployments, predictions, registry, server
 from modelcycle.store.tables._metadata import metadata, object_ref_columns
 from modelcycle.store.tables.data import dataset_files, dataset_parents, dataset_versions, datasets
 from modelcycle.store.tables.tracking import (
@@ -41,5 +41,6 @@ __all__ = [
     "registry",
     "run_inputs",
     "runs",
+    "server",
     "tags",
 ]
