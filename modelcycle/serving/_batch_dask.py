@@ -100,9 +100,9 @@ def resolve_model(model: LoadedModel | str | os.PathLike[str], *, trusted: bool)
             details={"problem": "model"},
         )
     if isinstance(model, str) and is_model_uri(model):
-        from modelcycle.registry._fluent import local_path
+        from modelcycle import registry
 
-        directory = local_path(model)
+        directory = registry.local_path(model)
     else:
         directory = Path(model)
     directory = directory.resolve()
