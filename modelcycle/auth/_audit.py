@@ -18,7 +18,7 @@ from modelcycle._internal import page_tokens
 from modelcycle.auth import _validation as check
 from modelcycle.auth.entities import AuditEntry, AuditEvent, AuditPage, from_millis
 from modelcycle.errors import InvalidInput
-from modelcycle.store.tables.auth import USER_NAME_LENGTH, audit_log
+from modelcycle.store.tables.auth import audit_log
 
 
 def audit_row(event: AuditEvent) -> dict[str, Any]:
@@ -28,25 +28,14 @@ def audit_row(event: AuditEvent) -> dict[str, Any]:
             f"record takes an AuditEvent, got {type(event).__name__}",
             details={"type": type(event).__name__},
         )
-    if isinstance(event.status, bool) or not isinstance(event.status, int) or event.status < 0:
-        raise InvalidInput(
-            f"an audit status must be a non-negative integer (an HTTP status), got "
-            f"{event.status!r}",
-            details={"status": repr(event.status)},
-        )
-    if isinstance(event.time_ms, bool) or not isinstance(event.time_ms, int):
-        raise InvalidInput(
-            f"an audit time_ms must be integer milliseconds, got {event.time_ms!r}",
-            details={"time_ms": repr(event.time_ms)},
-        )
     _check_details(event.details)
     return {
-        "time_ms": event.time_ms,
-        "user_name": check.clip(event.user, USER_NAME_LENGTH),
+        "time_ms": check.millis(event.time_ms, "time_ms"),
+        "user_name": check.audit_user(event.user),
         "action": check.audit_action(event.action),
         "target": check.audit_target(event.target),
         "source": check.audit_source(event.source),
-        "status": event.status,
+        "status": check.audit_status(event.status),
         "details": event.details or None,
     }
 
@@ -83,11 +72,10 @@ def list_entries(
 ) -> AuditPage:
     """A page of entries matching every given filter, newest first."""
     check.audit_limit(limit)
-    if since_ms is not None and (isinstance(since_ms, bool) or not isinstance(since_ms, int)):
-        raise InvalidInput(
-            f"since_ms must be integer milliseconds since the epoch, got {since_ms!r}",
-            details={"since_ms": repr(since_ms)},
-        )
+    check.audit_filter(user, "user")
+    check.audit_filter(action, "action")
+    if since_ms is not None:
+        check.millis(since_ms, "since_ms")
     fingerprint = page_tokens.fingerprint("audit", user, action, since_ms)
     before_id = page_tokens.decode(page_token, fingerprint)
     query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit + 1)

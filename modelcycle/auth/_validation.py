@@ -42,6 +42,11 @@ def description(text: str | None) -> str | None:
             f"a token description must be text, got {type(text).__name__}",
             details={"description": repr(text)},
         )
+    if "\x00" in text:  # PostgreSQL text cannot hold NUL: refused on every backend alike
+        raise InvalidInput(
+            "a token description cannot contain a NUL character",
+            details={"description": repr(text)},
+        )
     if len(text) > DESCRIPTION_LENGTH:
         raise InvalidInput(
             f"the token description is {len(text)} characters; the limit is {DESCRIPTION_LENGTH}",
@@ -72,19 +77,38 @@ def audit_limit(limit: object) -> int:
 
 
 def audit_action(action: object) -> str:
-    if not isinstance(action, str) or not action.strip() or len(action) > ACTION_LENGTH:
+    if (
+        not isinstance(action, str)
+        or not action.strip()
+        or len(action) > ACTION_LENGTH
+        or "\x00" in action
+    ):
         raise InvalidInput(
-            f"an audit action must be non-empty text of at most {ACTION_LENGTH} characters, "
-            f"got {action!r}",
+            f"an audit action must be non-empty text of at most {ACTION_LENGTH} characters "
+            f"without NUL, got {action!r}",
             details={"action": repr(action)},
         )
     return action
 
 
+def audit_filter(value: object, what: str) -> str | None:
+    """A user or action to list entries by: text without NUL (no entry holds one), or none."""
+    if value is not None and (not isinstance(value, str) or "\x00" in value):
+        raise InvalidInput(
+            f"the audit {what} filter must be text without NUL characters, got {value!r}",
+            details={what: repr(value)},
+        )
+    return value
+
+
 def clip(text: str | None, length: int) -> str | None:
-    """``text`` cut to fit its column. Targets (request paths) and sources come from clients: a
-    long one must still be recorded, not make the request fail."""
-    if text is None or len(text) <= length:
+    """``text`` made storable: NUL written as ``\\x00`` (PostgreSQL text cannot hold it), then
+    cut to fit its column. Users, targets (request paths) and sources come from clients: an odd
+    one must still be recorded, not lose the entry."""
+    if text is None:
+        return None
+    text = text.replace("\x00", "\\x00")
+    if len(text) <= length:
         return text
     return text[: length - 1] + "…"
 
@@ -99,9 +123,37 @@ def audit_target(target: object) -> str:
 
 
 def audit_source(source: object) -> str | None:
-    if source is not None and not isinstance(source, str):
+    return _optional_text(source, "source", SOURCE_LENGTH)
+
+
+def audit_user(user: object) -> str | None:
+    return _optional_text(user, "user", USER_NAME_LENGTH)
+
+
+def audit_status(status: object) -> int:
+    """An HTTP status; the column is a 32-bit integer."""
+    if isinstance(status, bool) or not isinstance(status, int) or not 0 <= status < 2**31:
         raise InvalidInput(
-            f"an audit source must be text or None, got {type(source).__name__}",
-            details={"source": repr(source)},
+            f"an audit status must be a non-negative integer (an HTTP status), got {status!r}",
+            details={"status": repr(status)},
         )
-    return clip(source, SOURCE_LENGTH)
+    return status
+
+
+def millis(value: object, what: str) -> int:
+    """Integer milliseconds since the epoch that a 64-bit column holds."""
+    if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
+        raise InvalidInput(
+            f"{what} must be integer milliseconds since the epoch, got {value!r}",
+            details={what: repr(value)},
+        )
+    return value
+
+
+def _optional_text(value: object, what: str, length: int) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput(
+            f"an audit {what} must be text or None, got {type(value).__name__}",
+            details={what: repr(value)},
+        )
+    return clip(value, length)

@@ -390,6 +390,8 @@ def _find_user(connection: Connection, name: str) -> Any:
         raise InvalidInput(
             f"a user name must be text, got {type(name).__name__}", details={"user": repr(name)}
         )
+    if "\x00" in name:  # no user has one, and PostgreSQL cannot even compare it
+        return None
     return connection.execute(select(users).where(users.c.name == name)).first()
 
 

@@ -18,10 +18,14 @@ import contextlib
 import os
 import uuid
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from modelcycle._internal.hashing import Hasher
 from modelcycle.errors import IntegrityError, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from modelcycle.client._http import HttpSession
 
 DIGEST_HEADER = "X-Content-Blake3"
 
@@ -109,6 +113,32 @@ class VerifyingWriter:
         self._file.close()
         with contextlib.suppress(OSError):
             self.temp.unlink(missing_ok=True)
+
+
+def fetch_verified(http: HttpSession, url: str, digest: str, target: Path, source: str) -> None:
+    """Download ``url`` into ``target``, streamed into a temporary file that replaces ``target``
+    only once its blake3 is ``digest`` and the server's ``X-Content-Blake3`` agrees; retried on
+    connection errors and 5xx.
+
+    Raises:
+        IntegrityError: the bytes are not ``digest``; ``target`` is left as it was.
+    """
+
+    def attempt() -> None:
+        writer = VerifyingWriter(target)
+        try:
+            with http.stream(url) as response:
+                for chunk in response.iter_bytes():
+                    writer.write(chunk)
+                sent = response.headers.get(DIGEST_HEADER, digest)
+            if sent != digest:
+                writer.commit(sent, source)  # raises: the server sent other content
+            writer.commit(digest, source)
+        except BaseException:
+            writer.discard()
+            raise
+
+    http.retrying("GET", None, attempt)
 
 
 def _join(prefix: str, name: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -30,6 +31,7 @@ from modelcycle.errors import (
 )
 
 API_PREFIX = "/api/v1"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 T = TypeVar("T")
@@ -132,7 +134,7 @@ class HttpSession:
         self, method: str, headers: Mapping[str, str] | None, attempt: Callable[[], T]
     ) -> T:
         """Run ``attempt`` with this session's retry rules for ``method``."""
-        repeatable = method in IDEMPOTENT_METHODS or bool(headers and "Idempotency-Key" in headers)
+        repeatable = _repeatable(method, headers)
         tries = 0
         while True:
             try:
@@ -157,14 +159,18 @@ class HttpSession:
         if not response.is_error:
             return
         error = error_from(response)
-        repeatable = method in IDEMPOTENT_METHODS or bool(headers and "Idempotency-Key" in headers)
         if (
-            repeatable
+            _repeatable(method, headers)
             and response.status_code in RETRY_STATUSES
             and not isinstance(error, IntegrityError)  # stored bytes stay wrong on a retry
         ):
             raise _RetryableAnswer(error)
         raise error
+
+
+def _repeatable(method: str, headers: Mapping[str, str] | None) -> bool:
+    """Whether sending the request twice does no harm: see the module's docstring."""
+    return method in IDEMPOTENT_METHODS or bool(headers and IDEMPOTENCY_HEADER in headers)
 
 
 def error_from(response: httpx.Response) -> ModelcycleError:
@@ -233,3 +239,22 @@ class HttpService:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.base_url}>"
+
+    def _get(self, path: str, params: Mapping[str, Any] | None = None) -> bytes:
+        """The body of a successful GET."""
+        return self._http.request("GET", path, params=params).content
+
+
+def once() -> dict[str, str]:
+    """A fresh ``Idempotency-Key`` header: a retry of the request is answered, not redone."""
+    return {IDEMPOTENCY_HEADER: uuid.uuid4().hex}
+
+
+def texts(values: Mapping[str, Any] | None) -> dict[str, str]:
+    """Params and tags as the strings the store keeps (``str(value)``, as in embedded mode)."""
+    return {key: str(value) for key, value in (values or {}).items()}
+
+
+def query(**values: Any) -> dict[str, Any]:
+    """Query parameters, without those that are ``None``."""
+    return {key: value for key, value in values.items() if value is not None}

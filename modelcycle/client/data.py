@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from modelcycle.client._artifacts import url_segment
+from modelcycle.client._artifacts import fetch_verified, url_segment
 from modelcycle.client._http import HttpService
 from modelcycle.data.entities import (
     Dataset,
@@ -71,7 +71,9 @@ class HttpDataService(HttpService):
 
     def files(self, ref: str) -> list[DatasetFile]:
         """The manifest of a version: path, digest and size of each file, by path."""
-        version = self.get(ref)
+        return self._files(self.get(ref))
+
+    def _files(self, version: DatasetVersion) -> list[DatasetFile]:
         path = f"{_dataset(version.name)}/versions/{version.version}/files"
         return [DatasetFile.model_validate(item) for item in self._pages(path, "files")]
 
@@ -114,10 +116,15 @@ class HttpDataService(HttpService):
             IntegrityError: a file arrived with other bytes; ``dest`` is left as it was.
             NotFound: no such version.
         """
-        from modelcycle.client.registry import fetch_verified
+        return self._checkout(self.get(ref), dest, progress)
 
-        version = self.get(ref)
-        files = self.files(version.ref)
+    def _checkout(
+        self,
+        version: DatasetVersion,
+        dest: str | os.PathLike[str],
+        progress: Callable[[int], None] | None = None,
+    ) -> Path:
+        files = self._files(version)
         target = Path(dest).absolute()
         if target.exists() and (not target.is_dir() or any(target.iterdir())):
             raise AlreadyExists(
@@ -160,7 +167,7 @@ class HttpDataService(HttpService):
                 details={"ref": version.ref},
             )
         with tempfile.TemporaryDirectory(prefix="mc-data-") as temp:
-            restored = self.checkout(version.ref, Path(temp, "version"))
+            restored = self._checkout(version, Path(temp, "version"))
             [table_file] = [p for p in restored.rglob("*") if p.is_file()]
             return read_arrow(table_file)
 

@@ -109,9 +109,6 @@ class HttpDeploymentService(HttpService):
         answer = self._http.request("POST", path, json=dict(body), headers=_acting(actor))
         return Deployment.model_validate_json(answer.content)
 
-    def _get(self, path: str, params: Mapping[str, Any] | None = None) -> bytes:
-        return self._http.request("GET", path, params=params).content
-
 
 def _path(name: str) -> str:
     """The deployment's URL; a malformed name is refused here, by the service's own rule, since

@@ -17,14 +17,13 @@ Two differences follow from the network:
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from modelcycle._internal.hashing import hash_file
-from modelcycle.client._artifacts import DIGEST_HEADER, VerifyingWriter, url_segment
-from modelcycle.client._http import HttpService, HttpSession
+from modelcycle.client._artifacts import DIGEST_HEADER, fetch_verified, url_segment
+from modelcycle.client._http import HttpService, HttpSession, once, query, texts
 from modelcycle.errors import IntegrityError, NotFound
 from modelcycle.registry._uris import ModelUri, parse_model_uri
 from modelcycle.registry.entities import (
@@ -59,7 +58,7 @@ class HttpRegistryService(HttpService):
         tags: Mapping[str, str] | None = None,
         actor: str | None = None,
     ) -> RegisteredModel:
-        body = {"name": name, "description": description, "tags": _texts(tags)}
+        body = {"name": name, "description": description, "tags": texts(tags)}
         answer = self._http.request("POST", "/models", json=body, headers=_acting(actor))
         return RegisteredModel.model_validate_json(answer.content)
 
@@ -69,13 +68,13 @@ class HttpRegistryService(HttpService):
     def list_registered_models(
         self, *, limit: int = 100, page_token: str | None = None
     ) -> RegisteredModelPage:
-        params = _params(limit=limit, page_token=page_token)
+        params = query(limit=limit, page_token=page_token)
         return RegisteredModelPage.model_validate_json(self._get("/models", params))
 
     def update_registered_model(
         self, name: str, *, description: str | None = None, tags: Mapping[str, str] | None = None
     ) -> RegisteredModel:
-        body = {"description": description, "tags": _texts(tags)}
+        body = {"description": description, "tags": texts(tags)}
         answer = self._http.request("PATCH", _model(name), json=body)
         return RegisteredModel.model_validate_json(answer.content)
 
@@ -133,10 +132,10 @@ class HttpRegistryService(HttpService):
             "datasets": None if datasets is None else [d.model_dump() for d in datasets],
             "code_commit": code_commit,
             "description": description,
-            "tags": _texts(tags),
+            "tags": texts(tags),
         }
         answer = self._http.request(
-            "POST", f"{base}/versions", json=body, headers=_once() | _acting(created_by)
+            "POST", f"{base}/versions", json=body, headers=once() | _acting(created_by)
         )
         version = ModelVersion.model_validate_json(answer.content)
         if version.manifest_digest != files[0][1]:
@@ -161,7 +160,7 @@ class HttpRegistryService(HttpService):
     def list_model_versions(
         self, name: str, *, limit: int = 100, page_token: str | None = None
     ) -> ModelVersionPage:
-        params = _params(limit=limit, page_token=page_token)
+        params = query(limit=limit, page_token=page_token)
         return ModelVersionPage.model_validate_json(self._get(f"{_model(name)}/versions", params))
 
     def update_model_version(
@@ -172,7 +171,7 @@ class HttpRegistryService(HttpService):
         description: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> ModelVersion:
-        body = {"description": description, "tags": _texts(tags)}
+        body = {"description": description, "tags": texts(tags)}
         answer = self._http.request("PATCH", _version(name, version), json=body)
         return ModelVersion.model_validate_json(answer.content)
 
@@ -283,7 +282,7 @@ class HttpRegistryService(HttpService):
         status: RequestStatus | str | None = None,
         limit: int = 100,
     ) -> list[TransitionRequest]:
-        params = _params(status=None if status is None else str(status), limit=limit)
+        params = query(status=None if status is None else str(status), limit=limit)
         path = "/transition-requests" if name is None else f"{_model(name)}/transitions"
         answer = self._http.request("GET", path, params=params).json()
         return [TransitionRequest.model_validate(item) for item in answer["requests"]]
@@ -294,7 +293,7 @@ class HttpRegistryService(HttpService):
         found: list[RegistryEvent] = []
         token: str | None = None
         while len(found) < limit:
-            params = _params(
+            params = query(
                 version=version, limit=min(limit - len(found), 10_000), page_token=token
             )
             page = self._http.request("GET", f"{_model(name)}/history", params=params).json()
@@ -331,7 +330,7 @@ class HttpRegistryService(HttpService):
             "POST",
             f"{_version(name, version)}/evaluations",
             json=body,
-            headers=_once() | _acting(actor),
+            headers=once() | _acting(actor),
         )
         return ModelEvaluation.model_validate_json(answer.content)
 
@@ -343,9 +342,6 @@ class HttpRegistryService(HttpService):
         """The model card, rendered by the server (which reads the run and the history)."""
         path = f"{_version(name, version)}/card"
         return self._http.request("GET", path, params={"format": format}).text
-
-    def _get(self, path: str, params: Mapping[str, Any] | None = None) -> bytes:
-        return self._http.request("GET", path, params=params).content
 
 
 class VersionFiles:
@@ -365,32 +361,6 @@ class VersionFiles:
         fetch_verified(self._http, url, digest, Path(dest_path), f"model file {path!r}")
 
 
-def fetch_verified(http: HttpSession, url: str, digest: str, target: Path, source: str) -> None:
-    """Download ``url`` into ``target``, streamed into a temporary file that replaces ``target``
-    only once its blake3 is ``digest`` and the server's ``X-Content-Blake3`` agrees; retried on
-    connection errors and 5xx.
-
-    Raises:
-        IntegrityError: the bytes are not ``digest``; ``target`` is left as it was.
-    """
-
-    def attempt() -> None:
-        writer = VerifyingWriter(target)
-        try:
-            with http.stream(url) as response:
-                for chunk in response.iter_bytes():
-                    writer.write(chunk)
-                sent = response.headers.get(DIGEST_HEADER, digest)
-            if sent != digest:
-                writer.commit(sent, source)  # raises: the server sent other content
-            writer.commit(digest, source)
-        except BaseException:
-            writer.discard()
-            raise
-
-    http.retrying("GET", None, attempt)
-
-
 def _model(name: str) -> str:
     return f"/models/{url_segment(name)}"
 
@@ -403,15 +373,3 @@ def _acting(actor: str | None) -> dict[str, str]:
     """The SDK's user as a hint; only a server without auth uses it (HTTP headers are ASCII:
     another name is left out, and that server records ``anonymous``)."""
     return {ACTOR_HEADER: actor} if actor and actor.isascii() and actor.isprintable() else {}
-
-
-def _once() -> dict[str, str]:
-    return {"Idempotency-Key": uuid.uuid4().hex}
-
-
-def _texts(values: Mapping[str, Any] | None) -> dict[str, str]:
-    return {key: str(value) for key, value in (values or {}).items()}
-
-
-def _params(**values: Any) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value is not None}

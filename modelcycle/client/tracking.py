@@ -13,7 +13,6 @@ costs no request per call. Every metric batch, run creation and run end carries 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,13 +23,13 @@ from modelcycle._internal.hashing import hash_file
 from modelcycle.client import _points
 from modelcycle.client._artifacts import (
     DIGEST_HEADER,
-    VerifyingWriter,
     download_target,
+    fetch_verified,
     files_to_log,
     normalized,
     url_segment,
 )
-from modelcycle.client._http import HttpService
+from modelcycle.client._http import HttpService, once, query, texts
 from modelcycle.errors import NotFound
 from modelcycle.tracking._base import BaseTrackingService, MetricPoint
 from modelcycle.tracking.entities import (
@@ -72,7 +71,7 @@ class HttpTrackingService(HttpService, BaseTrackingService):
     def list_experiments(
         self, *, limit: int = 100, page_token: str | None = None
     ) -> ExperimentPage:
-        params = _params(limit=limit, page_token=page_token)
+        params = query(limit=limit, page_token=page_token)
         answer = self._http.request("GET", "/experiments", params=params)
         return ExperimentPage.model_validate_json(answer.content)
 
@@ -91,12 +90,12 @@ class HttpTrackingService(HttpService, BaseTrackingService):
         body = {
             "experiment_id": experiment_id,
             "name": name,
-            "params": _texts(params),
-            "tags": _texts(tags),
+            "params": texts(params),
+            "tags": texts(tags),
             "parent_run_id": parent_run_id,
             "environment": dict(environment or {}),
         }
-        answer = self._http.request("POST", "/runs", json=body, headers=_once())
+        answer = self._http.request("POST", "/runs", json=body, headers=once())
         return Run.model_validate_json(answer.content)
 
     def get_run(self, run_id: str) -> Run:
@@ -117,7 +116,7 @@ class HttpTrackingService(HttpService, BaseTrackingService):
         body = {"status": str(status.value if isinstance(status, RunStatus) else status)}
         if last:
             body["metrics"] = _points.columns(last)  # type: ignore[assignment]
-        self._http.request("POST", f"/runs/{url_segment(run_id)}/end", json=body, headers=_once())
+        self._http.request("POST", f"/runs/{url_segment(run_id)}/end", json=body, headers=once())
 
     def delete_run(self, run_id: str) -> None:
         self._http.request("DELETE", f"/runs/{url_segment(run_id)}")
@@ -131,11 +130,11 @@ class HttpTrackingService(HttpService, BaseTrackingService):
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         if not params:
             return
-        body = {"params": _texts(params)}
+        body = {"params": texts(params)}
         self._http.request("POST", f"/runs/{url_segment(run_id)}/params", json=body)
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
-        body = {"tags": _texts(tags)}
+        body = {"tags": texts(tags)}
         self._http.request("PATCH", f"/runs/{url_segment(run_id)}/tags", json=body)
 
     def delete_tag(self, run_id: str, key: str) -> None:
@@ -149,7 +148,7 @@ class HttpTrackingService(HttpService, BaseTrackingService):
         path = f"/runs/{url_segment(run_id)}/metrics"
         for chunk in _points.chunks(points):
             # A fresh key per chunk: a retry of this request is answered, not stored again.
-            self._http.request("POST", path, json=_points.columns(chunk), headers=_once())
+            self._http.request("POST", path, json=_points.columns(chunk), headers=once())
 
     def get_metric_history(self, run_id: str, key: str) -> MetricHistory:
         path = f"/runs/{url_segment(run_id)}/metrics"
@@ -158,7 +157,7 @@ class HttpTrackingService(HttpService, BaseTrackingService):
         stamps: list[int] = []
         token: str | None = None
         while True:
-            page = self._http.request("GET", path, params=_params(key=key, page_token=token))
+            page = self._http.request("GET", path, params=query(key=key, page_token=token))
             history = _HistoryPage.model_validate_json(page.content)
             steps.extend(history.steps)
             values.extend(history.values)
@@ -194,7 +193,7 @@ class HttpTrackingService(HttpService, BaseTrackingService):
         found: list[ArtifactInfo] = []
         token: str | None = None
         while True:
-            params = _params(prefix=prefix or None, limit=_LIST_PAGE, page_token=token)
+            params = query(prefix=prefix or None, limit=_LIST_PAGE, page_token=token)
             page = _ArtifactPage.model_validate_json(
                 self._http.request("GET", path, params=params).content
             )
@@ -223,22 +222,7 @@ class HttpTrackingService(HttpService, BaseTrackingService):
     def _download(self, run_id: str, item: ArtifactInfo, target: Path) -> None:
         url = f"/runs/{url_segment(run_id)}/artifacts/{url_segment(item.path)}"
         source = f"artifact {item.path!r} of run {run_id}"
-
-        def attempt() -> None:
-            writer = VerifyingWriter(target)
-            try:
-                with self._http.stream(url) as response:
-                    for chunk in response.iter_bytes():
-                        writer.write(chunk)
-                    sent = response.headers.get(DIGEST_HEADER, item.digest)
-                if sent != item.digest:
-                    writer.commit(sent, source)  # raises: the server sent other content
-                writer.commit(item.digest, source)
-            except BaseException:
-                writer.discard()
-                raise
-
-        self._http.retrying("GET", None, attempt)
+        fetch_verified(self._http, url, item.digest, target, source)
 
     def log_inputs(self, run_id: str, inputs: Sequence[RunInput]) -> None:
         body = {"inputs": [item.model_dump() for item in inputs]}
@@ -257,7 +241,7 @@ class HttpTrackingService(HttpService, BaseTrackingService):
     ) -> RunPage:
         if experiment_ids is not None and not list(experiment_ids):
             return RunPage(runs=[])
-        params = _params(
+        params = query(
             experiment_id=None if experiment_ids is None else [int(i) for i in experiment_ids],
             filter=filter,
             order_by=list(order_by) if order_by else None,
@@ -276,18 +260,3 @@ class _HistoryPage(MetricHistory):
 class _ArtifactPage(BaseModel):
     artifacts: list[ArtifactInfo]
     next_page_token: str | None = None
-
-
-def _once() -> dict[str, str]:
-    """A fresh ``Idempotency-Key`` header."""
-    return {"Idempotency-Key": uuid.uuid4().hex}
-
-
-def _texts(values: Mapping[str, Any] | None) -> dict[str, str]:
-    """Params and tags as the strings the store keeps (``str(value)``, as in embedded mode)."""
-    return {key: str(value) for key, value in (values or {}).items()}
-
-
-def _params(**values: Any) -> dict[str, Any]:
-    """Query parameters, without those that are ``None``."""
-    return {key: value for key, value in values.items() if value is not None}

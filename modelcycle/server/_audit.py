@@ -20,7 +20,9 @@ import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelcycle.auth import AuditEvent, AuthService
+from modelcycle.auth._validation import clip
 from modelcycle.server.routers import API_PREFIX
+from modelcycle.store.tables.auth import ACTION_LENGTH
 
 logger = logging.getLogger("modelcycle.server.audit")
 
@@ -87,7 +89,9 @@ def audit_event(scope: Scope, status: int) -> AuditEvent:
     client = scope.get("client")
     return AuditEvent(
         user=None if principal is None else principal.user,
-        action=f"{scope['method']} {template}",
+        # An unrouted path is the client's text: cut to the column and NUL escaped, or the
+        # service would refuse the row and the request would go unaudited.
+        action=clip(f"{scope['method']} {template}", ACTION_LENGTH) or "",
         target=scope["path"],
         source=None if client is None else str(client[0]),
         status=status,

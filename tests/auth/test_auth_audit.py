@@ -101,6 +101,19 @@ def test_limit_is_validated(auth: AuthService, limit: object) -> None:
 def test_since_must_be_milliseconds(auth: AuthService) -> None:
     with pytest.raises(InvalidInput, match="since_ms"):
         auth.list_audit(since_ms="yesterday")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="since_ms"):  # past a 64-bit column: no overflow
+        auth.list_audit(since_ms=2**70)
+
+
+@pytest.mark.parametrize(
+    ("filters", "problem"),
+    [({"user": 5}, "user"), ({"user": "a\x00b"}, "user"), ({"action": "a\x00b"}, "action")],
+)
+def test_filters_must_be_text_without_nul(
+    auth: AuthService, filters: dict[str, object], problem: str
+) -> None:
+    with pytest.raises(InvalidInput, match=f"audit {problem} filter"):
+        auth.list_audit(**filters)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -110,7 +123,11 @@ def test_since_must_be_milliseconds(auth: AuthService) -> None:
         (AuditEvent("a", "x" * 101, "t"), "action"),
         (AuditEvent("a", "act", None), "target"),  # type: ignore[arg-type]
         (AuditEvent("a", "act", "t", source=5), "source"),  # type: ignore[arg-type]
+        (AuditEvent("a", "act\x00", "t"), "action"),
+        (AuditEvent(5, "act", "t"), "user"),  # type: ignore[arg-type]
         (AuditEvent("a", "act", "t", status=-1), "status"),
+        (AuditEvent("a", "act", "t", status=2**31), "status"),
+        (AuditEvent("a", "act", "t", time_ms=2**63), "time_ms"),
         (AuditEvent("a", "act", "t", status="ok"), "status"),  # type: ignore[arg-type]
         (AuditEvent("a", "act", "t", time_ms=1.5), "time_ms"),  # type: ignore[arg-type]
         (AuditEvent("a", "act", "t", details={"x": object()}), "JSON"),
@@ -134,6 +151,14 @@ def test_long_targets_are_shortened_not_lost(auth: AuthService) -> None:
     entry = auth.list_audit().entries[0]
     assert len(entry.target) == TARGET_LENGTH and entry.target.endswith("…")
     assert entry.source is not None and len(entry.source) == 100
+
+
+def test_nul_in_client_given_text_is_escaped_not_lost(auth: AuthService) -> None:
+    """A request path may hold NUL (the server refuses it, and audits the refusal): PostgreSQL
+    text cannot, so it is written as ``\\x00`` rather than the entry being lost."""
+    auth.record(AuditEvent("a\x00", "PUT /x/{name}", "/x/a\x00b", "h\x00", 400))
+    entry = auth.list_audit().entries[0]
+    assert (entry.user, entry.target, entry.source) == ("a\\x00", "/x/a\\x00b", "h\\x00")
 
 
 def test_recording_nothing_is_a_no_op(auth: AuthService) -> None:

@@ -191,6 +191,9 @@ def test_create_token_for_unknown_or_disabled_users(
         auth.create_token("bob")
     with pytest.raises(InvalidInput, match="500"):
         auth.create_token("root", description="x" * 501)
+    with pytest.raises(InvalidInput, match="NUL"):  # PostgreSQL text cannot hold one
+        auth.create_token("root", description="a\x00b")
+    assert len(auth.list_tokens("root")) == 1
 
 
 def test_list_tokens_never_shows_secrets(

@@ -89,6 +89,15 @@ def test_unknown_users_are_not_found(auth: AuthService) -> None:
         auth.get_user(7)  # type: ignore[arg-type]
 
 
+def test_a_name_with_nul_is_not_found_on_every_backend(auth: AuthService) -> None:
+    """PostgreSQL cannot compare text holding NUL; no user can have one, so: NotFound."""
+    for call in (auth.get_user, auth.disable_user, auth.enable_user, auth.list_tokens):
+        with pytest.raises(NotFound, match="does not exist"):
+            call("a\x00b")
+    with pytest.raises(NotFound):
+        auth.create_token("a\x00b")
+
+
 def test_the_last_enabled_admin_is_kept(auth: AuthService, make_user: MakeUser) -> None:
     make_user("root", "admin")
     with pytest.raises(InvalidInput, match="no enabled admin"):

@@ -214,7 +214,10 @@ def test_bad_input_gets_the_error_shape_and_stores_nothing(
         assert "model.json" in _error(answer, 400, "InvalidInput")["message"]
         not_a_model = [{"path": "model.json", "digest": hash_bytes(content), "size": 7}]
         answer = admin.post("/models/churn/versions", json={"files": not_a_model})
-        _error(answer, 400, "InvalidInput")  # a model.json that is not a manifest
+        message = _error(answer, 400, "InvalidInput")["message"]  # model.json: no manifest
+        # The message names the file, not the server's scratch directory.
+        assert "model.json in the model directory is damaged" in message
+        assert "modelcycle-register-" not in message
         assert [v["version"] for v in admin.get("/models/churn/versions").json()["versions"]] == [
             1
         ]

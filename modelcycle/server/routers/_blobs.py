@@ -1,8 +1,10 @@
-"""Streamed, verified transfers of content-addressed blobs, shared by the registry and data routes.
+"""Streamed, verified transfers of content-addressed blobs, shared by the registry, data and
+artifact routes.
 
 Upload: the request body is written to a temporary file while it is hashed; a body whose blake3
-is not the digest in the URL is refused (400) and nothing is stored. Only then is it put in the
-object store. The body is never held in memory, whatever its size.
+is not the digest it came with (in the URL or ``X-Content-Blake3``) is refused (400) and
+nothing is stored. Only then is it put in the object store. The body is never held in memory,
+whatever its size.
 
 Materialise: a list of ``(path, digest)`` becomes a directory of verified reads (``copy_to``
 re-hashes every object), which the domain services then register exactly as they register a
@@ -59,21 +61,34 @@ async def receive_blob(request: Request, objects: ObjectStore, digest: str) -> i
     check_digest(digest)
     with tempfile.TemporaryDirectory(prefix="modelcycle-blob-") as scratch:
         local = Path(scratch) / "blob"
-        hasher = Hasher()
-        size = 0
-        with open(local, "wb") as out:
-            async for chunk in request.stream():
-                hasher.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
-        actual = hasher.hexdigest()
-        if actual != digest:
-            raise InvalidInput(
-                f"the uploaded bytes hash to {actual}, not {digest} as the URL says; they were "
-                "changed or cut short on the way. Nothing was stored: upload again.",
-                details={"expected": digest, "actual": actual, "size": size},
-            )
+        size = await spool(request, local, digest, "the uploaded bytes", "the URL")
         await run_in_threadpool(objects.put_file, local)
+    return size
+
+
+async def spool(
+    request: Request, local: Path, digest: str, what: str, claimed_by: str, **details: Any
+) -> int:
+    """Write the request body to ``local``, hashing it on the way; returns its size.
+
+    Raises:
+        InvalidInput: the body does not hash to ``digest`` (as ``claimed_by`` says it does);
+            the caller stores nothing.
+    """
+    hasher = Hasher()
+    size = 0
+    with open(local, "wb") as out:
+        async for chunk in request.stream():
+            hasher.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+    actual = hasher.hexdigest()
+    if actual != digest:
+        raise InvalidInput(
+            f"{what} hash to {actual}, not {digest} as {claimed_by} says; they were changed "
+            "or cut short on the way. Nothing was stored: upload again.",
+            details={**details, "expected": digest, "actual": actual, "size": size},
+        )
     return size
 
 

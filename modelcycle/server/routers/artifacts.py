@@ -16,7 +16,6 @@ or a backslash.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Annotated
 
@@ -25,12 +24,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from modelcycle._internal.hashing import CHUNK_SIZE, Hasher, is_digest
+from modelcycle._internal.hashing import is_digest
 from modelcycle.errors import InvalidInput, NotFound
 from modelcycle.server._json import RecordResponse
 from modelcycle.server._pages import page_of
 from modelcycle.server.deps import TrackingDep, role_by_method
 from modelcycle.server.routers import PageToken, page_limit
+from modelcycle.server.routers._blobs import DIGEST_HEADER, UPLOAD_BODY, spool, stream_object
 from modelcycle.tracking._validation import artifact_path
 from modelcycle.tracking.entities import ArtifactInfo
 from modelcycle.tracking.service import TrackingService
@@ -38,8 +38,6 @@ from modelcycle.tracking.service import TrackingService
 router = APIRouter(
     prefix="/runs/{run_id}/artifacts", tags=["artifacts"], dependencies=[role_by_method]
 )
-
-DIGEST_HEADER = "X-Content-Blake3"
 
 
 class ArtifactPage(BaseModel):
@@ -66,14 +64,7 @@ def list_artifacts(
     response_model=ArtifactInfo,
     status_code=201,
     summary="Upload one file, streamed, verified against its blake3 digest",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-            },
-        }
-    },
+    openapi_extra=UPLOAD_BODY,
 )
 async def upload_artifact(
     run_id: str,
@@ -93,21 +84,8 @@ async def upload_artifact(
     directory, _, name = checked.rpartition("/")
     with tempfile.TemporaryDirectory(prefix="modelcycle-upload-") as scratch:
         local = Path(scratch) / name
-        hasher = Hasher()
-        size = 0
-        with open(local, "wb") as out:
-            async for chunk in request.stream():
-                hasher.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
-        actual = hasher.hexdigest()
-        if actual != digest:
-            raise InvalidInput(
-                f"the uploaded bytes of {checked!r} hash to {actual}, not {digest} as "
-                f"{DIGEST_HEADER} says; they were changed or cut short on the way. Nothing "
-                "was stored: upload again.",
-                details={"path": checked, "expected": digest, "actual": actual, "size": size},
-            )
+        what = f"the uploaded bytes of {checked!r}"
+        await spool(request, local, digest, what, DIGEST_HEADER, path=checked)
         logged = await run_in_threadpool(tracking.log_artifact, run_id, local, directory or None)
     return RecordResponse(logged[0], status_code=201)
 
@@ -121,17 +99,8 @@ async def upload_artifact(
 def download_artifact(run_id: str, path: str, tracking: TrackingDep) -> StreamingResponse:
     checked = _file_path(path)
     item = _find_file(tracking, run_id, checked)
-    reader = tracking.store.objects.open(item.digest)
-    file_name = _quote(PurePosixPath(checked).name)
-    return StreamingResponse(
-        _chunks(reader),
-        media_type="application/octet-stream",
-        headers={
-            DIGEST_HEADER: item.digest,
-            "Content-Length": str(item.size),
-            "Content-Disposition": f"attachment; filename*=UTF-8''{file_name}",
-        },
-    )
+    name = PurePosixPath(checked).name
+    return stream_object(tracking.store.objects, item.digest, item.size, name)
 
 
 def _file_path(path: str) -> str:
@@ -152,17 +121,3 @@ def _find_file(tracking: TrackingService, run_id: str, path: str) -> ArtifactInf
         "file: list it first)",
         details={"run_id": run_id, "path": path},
     )
-
-
-def _chunks(reader: object) -> Iterator[bytes]:
-    """The object's bytes. The reader raises ``IntegrityError`` at the end if they changed,
-    which aborts the response; the client checks the digest itself in any case."""
-    with reader:  # type: ignore[attr-defined]
-        while chunk := reader.read(CHUNK_SIZE):  # type: ignore[attr-defined]
-            yield chunk
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name, safe="")

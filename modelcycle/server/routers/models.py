@@ -235,7 +235,7 @@ def _check_model_dir(directory: Path) -> None:
     try:
         verify_model_dir(directory)
     except IntegrityError as bad:
-        message = bad.message.replace(f"{directory}/", "").replace(str(directory), "")
+        message = bad.message.replace(f"{directory}/", "").replace(f" {directory}", "")
         raise InvalidInput(
             f"the uploaded files are not a consistent model directory: {message}",
             details=bad.details,
