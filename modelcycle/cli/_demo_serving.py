@@ -49,9 +49,10 @@ def serve_and_probe(uri: str, name: str, rows: pd.DataFrame, requests: int) -> S
     from modelcycle.errors import StoreUnavailable
     from modelcycle.serving.app import create_app
 
-    model = mc.registry.load(uri)
-    version = str(mc.registry.resolve(uri).version)
-    app = create_app(model, name=name, version=version)
+    # Resolved once: the version served is the one loaded, even if the alias moves meanwhile.
+    version = mc.registry.resolve(uri)
+    model = mc.registry.load(version.uri)
+    app = create_app(model, name=name, version=str(version.version))
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))

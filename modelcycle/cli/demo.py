@@ -129,15 +129,16 @@ def run_demo(as_json: JsonFlag = False) -> None:
             models[run_id] = model
     ranked = session_runs(session)
     best_run_id = str(ranked.iloc[0]["run_id"])
+    train, valid = raw_frames(split)
     with err_console().status("Registering, evaluating and promoting the best model"):
-        promotion = promote_best(split, best_run_id, models[best_run_id])
+        promotion = promote_best(train, valid, best_run_id, models[best_run_id])
     with err_console().status(f"Serving {promotion.name}@champion and sending it traffic"):
         from modelcycle.cli._demo_serving import serve_and_probe
 
         probe = serve_and_probe(
             f"models:/{promotion.name}@champion",
             promotion.name,
-            raw_frames(split)[1].drop(columns=[TARGET]),
+            valid.drop(columns=[TARGET]),
             requests=SERVED_REQUESTS,
         )
     seconds = time.perf_counter() - started
@@ -293,9 +294,9 @@ def raw_frames(split: Split) -> tuple[pd.DataFrame, pd.DataFrame]:
     return train, valid
 
 
-def promote_best(split: Split, run_id: str, model: Any) -> Promotion:
-    """Register the best model, evaluate it, gate it and promote it with a second person's
-    approval; write its model card.
+def promote_best(train: pd.DataFrame, valid: pd.DataFrame, run_id: str, model: Any) -> Promotion:
+    """Register the best model, evaluate it on ``valid``, gate it and promote it with a second
+    person's approval; write its model card. ``train`` and ``valid`` are ``raw_frames``.
 
     The registered pipeline's scaler is refitted on named columns (the same mean and scale) so
     the model's signature names each feature.
@@ -306,7 +307,6 @@ def promote_best(split: Split, run_id: str, model: Any) -> Promotion:
     import modelcycle as mc
     from modelcycle.config import config_context
 
-    train, valid = raw_frames(split)
     pipeline = Pipeline([("scale", StandardScaler().fit(train)), ("classify", model)])
     with config_context(user=TRAINER):
         version = mc.registry.register_model(

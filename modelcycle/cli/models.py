@@ -77,7 +77,7 @@ def show_model(name: NameArgument, as_json: JsonFlag = False) -> None:
     import modelcycle as mc
 
     model = mc.registry.get_model(name)
-    versions = mc.registry.list_versions(name)[:20]
+    versions = mc.registry.list_versions(name, limit=20)
     if as_json:
         print_json(
             {
@@ -362,8 +362,10 @@ def export(
         print_json(written)
         return
     out = console()
-    for kind, where in (("Docker build context", docker), ("Kubernetes manifests", k8s)):
-        key = "docker" if where is docker else "k8s"
+    for kind, key, where in (
+        ("Docker build context", "docker", docker),
+        ("Kubernetes manifests", "k8s", k8s),
+    ):
         if where is not None:
             out.print(plain(f"{kind} in {where}: {len(written[key])} files"))
             for path in written[key]:

@@ -246,17 +246,25 @@ def get_model_version(name: str, version: int) -> ModelVersion:
     return registry_service().get_model_version(name, version)
 
 
-def list_versions(name: str) -> builtins.list[ModelVersion]:
-    """Every version of ``name``, newest first."""
+def list_versions(name: str, *, limit: int | None = None) -> builtins.list[ModelVersion]:
+    """Every version of ``name`` (or the newest ``limit``), newest first.
+
+    Raises:
+        InvalidInput: ``limit`` is not a positive integer.
+    """
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise InvalidInput(f"limit must be a positive integer, got {limit!r}")
     service = registry_service()
     found: builtins.list[ModelVersion] = []
     token: str | None = None
-    while True:
-        page = service.list_model_versions(name, limit=1000, page_token=token)
+    while limit is None or len(found) < limit:
+        size = 1000 if limit is None else min(1000, limit - len(found))
+        page = service.list_model_versions(name, limit=size, page_token=token)
         found.extend(page.versions)
         token = page.next_page_token
         if token is None:
-            return found
+            break
+    return found
 
 
 def resolve(uri: str) -> ModelVersion:
@@ -506,21 +514,24 @@ def evaluate(
         feature_importance=feature_importance,
     )
     version = None if parsed.kind == "run" else registry_service().resolve(parsed)
+    # Flattened once: the run and the registry get the same metrics and document.
+    metrics = _finite(result.to_metrics_for_logging())
+    document = _json_ready(result.to_dict())
     target_run = run or active_run()
     if target_run is not None:
-        _log_evaluation(target_run, result, model_uri, dataset)
+        _log_evaluation(target_run, metrics, document, model_uri, dataset)
         run_id = target_run.id
     else:
         name = f"evaluate-{version.name}-v{version.version}" if version else "evaluate"
         with start_run(experiment=EVALUATION_EXPERIMENT, name=name) as new_run:
-            _log_evaluation(new_run, result, model_uri, dataset)
+            _log_evaluation(new_run, metrics, document, model_uri, dataset)
         run_id = new_run.id
     if version is not None:
         registry_service().attach_evaluation(
             version.name,
             version.version,
-            metrics=_finite(result.to_metrics_for_logging()),
-            result=_json_ready(result.to_dict()),
+            metrics=metrics,
+            result=document,
             run_id=run_id,
             dataset=dataset,
             actor=current_actor(),
@@ -537,11 +548,15 @@ def _evaluation_data(data: Any, dataset: str | None) -> tuple[Any, str | None]:
 
 
 def _log_evaluation(
-    run: ActiveRun, result: EvaluationResult, model_uri: str, dataset: str | None
+    run: ActiveRun,
+    metrics: dict[str, float],
+    document: dict[str, Any],
+    model_uri: str,
+    dataset: str | None,
 ) -> None:
-    run.log_metrics(_finite(result.to_metrics_for_logging()))
+    run.log_metrics(metrics)
     run.set_tags({"evaluated_model": model_uri})
-    run.log_dict(_json_ready(result.to_dict()), "evaluation/result.json")
+    run.log_dict(document, "evaluation/result.json")
     if dataset is not None and "@" in dataset:
         run.log_input(dataset, role="evaluation")
 

@@ -58,6 +58,7 @@ from modelcycle.store._bulk import insert_rows, upsert_rows
 from modelcycle.store.tables import dataset_versions, datasets, run_inputs, runs
 from modelcycle.store.tables.registry import (
     ACTOR_LENGTH,
+    KEY_LENGTH,
     model_aliases,
     model_evaluations,
     model_tags,
@@ -71,6 +72,7 @@ from modelcycle.store.tables.registry import (
 )
 
 MAX_PAGE: Final = 10_000
+CODE_COMMIT_LENGTH: Final = 64  # model_versions.code_commit
 _REGISTER_ATTEMPTS: Final = 5
 
 
@@ -196,6 +198,8 @@ class RegistryService:
         from modelcycle.registry.model_format import verify_model_dir
 
         check_model_name(name)
+        if created_by is not None:
+            created_by = _check_actor(created_by)
         directory = Path(model_dir)
         if not directory.is_dir():
             raise NotFound(
@@ -210,6 +214,12 @@ class RegistryService:
             datasets = run_facts["inputs"]
         if code_commit is None:
             code_commit = run_facts["commit"]
+        elif not isinstance(code_commit, str) or len(code_commit) > CODE_COMMIT_LENGTH:
+            raise InvalidInput(
+                f"code_commit {code_commit!r} must be a commit id of at most "
+                f"{CODE_COMMIT_LENGTH} characters",
+                details={"code_commit": str(code_commit)},
+            )
         files = _reg_files.upload(self._store.objects, directory, expected)
         manifest_digest = next(f.digest for f in files if f.path == _reg_files.MANIFEST_FILE)
         row = {
@@ -645,7 +655,7 @@ class RegistryService:
         _check_limit(limit)
         query = select_requests()
         if status is not None:
-            query = query.where(transition_requests.c.status == RequestStatus(status).value)
+            query = query.where(transition_requests.c.status == _check_status(status).value)
         with self._store.read() as connection:
             if name is not None:
                 query = query.where(model_versions.c.model_id == model_row(connection, name).id)
@@ -696,9 +706,14 @@ class RegistryService:
         """Attach an evaluation to a version; its metrics become what the version's gates read.
 
         Raises:
+            InvalidInput: a metric is not a finite number, the result is not JSON, or the actor
+                is malformed.
             NotFound: no such model, version or run.
         """
-        flat = {str(k): float(v) for k, v in metrics.items()}
+        flat = _finite_metrics(metrics)
+        _check_json_result(result)
+        if actor is not None:
+            actor = _check_actor(actor)
         with self._store.write() as connection:
             row = version_row(connection, name, _number(version))
             evaluation_id = connection.execute(
@@ -847,9 +862,9 @@ def _write_tags(
     if not tags:
         return
     for key in tags:
-        if not isinstance(key, str) or not key or len(key) > 250:
+        if not isinstance(key, str) or not key or len(key) > KEY_LENGTH:
             raise InvalidInput(
-                f"tag key {key!r} must be a non-empty string of at most 250 characters",
+                f"tag key {key!r} must be a non-empty string of at most {KEY_LENGTH} characters",
                 details={"key": str(key)},
             )
     upsert_rows(
@@ -919,3 +934,46 @@ def _check_limit(limit: int) -> None:
             f"limit must be an integer from 1 to {MAX_PAGE}, got {limit!r}",
             details={"limit": limit},
         )
+
+
+def _check_status(status: RequestStatus | str) -> RequestStatus:
+    try:
+        return RequestStatus(status)
+    except ValueError:
+        known = [item.value for item in RequestStatus]
+        raise InvalidInput(
+            f"unknown request status {status!r}; the statuses are {', '.join(known)}",
+            details={"status": str(status), "statuses": known},
+        ) from None
+
+
+def _finite_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """Metrics as floats; a NaN or text value is refused here, as gates could not compare it and
+    PostgreSQL's JSON could not store it."""
+    import math
+    import numbers
+
+    flat = {}
+    for key, value in metrics.items():
+        # numbers.Real also admits NumPy scalars, which float() converts exactly.
+        number = value if isinstance(value, numbers.Real) and not isinstance(value, bool) else None
+        if number is None or not math.isfinite(number):
+            raise InvalidInput(
+                f"metric {key!r} is {value!r}; an evaluation's metrics must be finite numbers",
+                details={"metric": str(key), "value": repr(value)},
+            )
+        flat[str(key)] = float(number)
+    return flat
+
+
+def _check_json_result(result: Mapping[str, Any]) -> None:
+    """Refuse a result a JSON column cannot keep (NaN, arbitrary objects), before writing."""
+    import json
+
+    try:
+        json.dumps(result, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(
+            f"the evaluation result is not plain JSON data: {exc}",
+            details={"problem": "result"},
+        ) from None

@@ -210,3 +210,14 @@ def test_register_model_refuses_what_is_not_a_model(mc_home: Path, tmp_path: Pat
     with pytest.raises(mc.errors.InvalidInput, match="datasets take"):
         mc.registry.register_model(classifier(), "churn", datasets=[3])
     assert mc.registry.list_models() == []
+
+
+def test_list_versions_reads_only_the_newest_when_limited(mc_home: Path, tmp_path: Path) -> None:
+    directory = saved_model(tmp_path / "saved")
+    for _ in range(3):
+        mc.registry.register_model(directory, "churn")
+
+    assert [v.version for v in mc.registry.list_versions("churn", limit=2)] == [3, 2]
+    assert [v.version for v in mc.registry.list_versions("churn", limit=9)] == [3, 2, 1]
+    with pytest.raises(mc.errors.InvalidInput, match="limit must be a positive integer"):
+        mc.registry.list_versions("churn", limit=0)

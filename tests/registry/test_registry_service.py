@@ -312,3 +312,51 @@ def test_evaluations_attach_to_a_version(service: RegistryService, model_dir: Pa
     assert attached.version == 1 and attached.dataset == "test@1"
     assert service.list_evaluations("churn", 1) == [attached]
     assert service.list_events("churn", version=1)[-1].kind == "evaluation_attached"
+
+
+@pytest.mark.parametrize(
+    ("metrics", "result", "match"),
+    [
+        ({"auc": "high"}, {}, "metric 'auc' is 'high'"),
+        ({"auc": float("nan")}, {}, "must be finite numbers"),
+        ({"auc": True}, {}, "must be finite numbers"),
+        ({"auc": 0.9}, {"auc": float("inf")}, "not plain JSON"),
+        ({"auc": 0.9}, {"model": object()}, "not plain JSON"),
+    ],
+)
+def test_an_evaluation_that_cannot_be_stored_is_invalid_input(
+    service: RegistryService, model_dir: Path, metrics: dict, result: dict, match: str
+) -> None:
+    # Refused on both stores alike, before PostgreSQL's JSON column would fail mid-write.
+    _register(service, model_dir)
+    with pytest.raises(InvalidInput, match=match):
+        service.attach_evaluation("churn", 1, metrics=metrics, result=result)
+    with pytest.raises(InvalidInput, match="actor"):
+        service.attach_evaluation("churn", 1, metrics={"auc": 0.9}, result={}, actor="x" * 65)
+    assert service.list_evaluations("churn", 1) == []
+
+
+def test_numpy_metrics_are_accepted(service: RegistryService, model_dir: Path) -> None:
+    import numpy as np
+
+    _register(service, model_dir)
+    attached = service.attach_evaluation(
+        "churn", 1, metrics={"auc": np.float32(0.5), "n": np.int64(3)}, result={}
+    )
+    assert attached.metrics == {"auc": 0.5, "n": 3.0}
+
+
+def test_an_unknown_request_status_is_invalid_input(service: RegistryService) -> None:
+    with pytest.raises(InvalidInput, match="unknown request status 'bogus'; the statuses are"):
+        service.list_requests(status="bogus")
+
+
+def test_over_long_provenance_is_refused_with_nothing_written(
+    service: RegistryService, model_dir: Path
+) -> None:
+    # PostgreSQL would raise a driver error on these columns; SQLite would store them.
+    with pytest.raises(InvalidInput, match="actor"):
+        service.register_model_version("churn", model_dir, created_by="x" * 65)
+    with pytest.raises(InvalidInput, match="code_commit"):
+        service.register_model_version("churn", model_dir, code_commit="c" * 65)
+    assert service.list_registered_models().models == []
