@@ -122,10 +122,9 @@ def split(
     """
     from modelcycle.serving._deploy_spec import parse_percent
 
-    deployment = _service().split(
-        name, to, parse_percent(percent), sticky_header=sticky_header, actor=_actor()
-    )
-    _done(deployment, as_json, f"Split {name}: {parse_percent(percent):g}% to {to}")
+    share = parse_percent(percent)
+    deployment = _service().split(name, to, share, sticky_header=sticky_header, actor=_actor())
+    _done(deployment, as_json, f"Split {name}: {share:g}% to {to}")
 
 
 @app.command("shadow")

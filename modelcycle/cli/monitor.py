@@ -71,7 +71,10 @@ def show_predictions(
         return
     from rich.table import Table
 
-    inputs = [c for c in frame.columns if c not in _LOG_COLUMNS]
+    from modelcycle.monitoring.service import LOG_COLUMNS
+
+    logged = {*LOG_COLUMNS, "prediction", "label"}
+    inputs = [c for c in frame.columns if c not in logged]
     table = Table(show_lines=False)
     for header in ("time (UTC)", "request", "row", "deployment", "model", "ms", "inputs"):
         table.add_column(header, overflow="fold")
@@ -189,10 +192,6 @@ def show_stats(
     console().print(table)
 
 
-_LOG_COLUMNS = frozenset(
-    ("request_id", "row", "time", "deployment", "model_name", "model_version", "latency_ms",
-     "prediction", "label")
-)  # fmt: skip
 _NUMERIC = frozenset(("files", "requests", "rows", "labelled"))
 
 

@@ -286,15 +286,17 @@ def _resolve(
         from modelcycle import registry
 
         parsed = registry.parse_model_uri(uri)
-        model = registry.load(uri, trusted=trusted)
         if parsed.kind == "run":
             return _Target(
                 uri, name or Path(parsed.path or "model").name, None, trusted, max_body_mb
-            ), model
+            ), registry.load(uri, trusted=trusted)
+        # Resolved once and the pinned version loaded: loading the alias itself would resolve
+        # it a second time, and an alias moved in between would serve another version here
+        # than the one the workers and the metrics are told.
         version = registry.resolve(uri)
         pinned = f"models:/{version.name}/{version.version}"
         target = _Target(pinned, name or version.name, str(version.version), trusted, max_body_mb)
-        return target, model
+        return target, registry.load(pinned, trusted=trusted)
     path = Path(uri)
     if not path.is_dir():
         raise InvalidInput(

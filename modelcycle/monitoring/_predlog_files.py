@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelcycle.errors import InvalidInput, NotFound, StoreUnavailable
+from modelcycle.errors import IntegrityError, InvalidInput, NotFound, StoreUnavailable
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -102,6 +102,7 @@ class PredictionFiles:
 
         Raises:
             NotFound: the index names a file that is gone (deleted by hand).
+            IntegrityError: the file is not Parquet any more (truncated or overwritten).
             StoreUnavailable: the file cannot be read.
         """
         try:
@@ -117,6 +118,12 @@ class PredictionFiles:
         except OSError as exc:
             raise StoreUnavailable(
                 f"cannot read prediction log file {relative!r}: {exc}", details={"path": relative}
+            ) from exc
+        except ValueError as exc:  # pyarrow's ArrowInvalid: no Parquet footer
+            raise IntegrityError(
+                f"prediction log file {relative!r} under {self.root} is not a readable Parquet "
+                f"file (truncated or overwritten): {exc}",
+                details={"path": relative},
             ) from exc
 
     def remove(self, relative: str) -> None:

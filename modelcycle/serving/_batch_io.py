@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
+from modelcycle._internal.tabular import TABULAR_SUFFIXES
 from modelcycle.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -25,12 +26,11 @@ if TYPE_CHECKING:
 Format = Literal["parquet", "csv"]
 
 INPUT_SUFFIXES: Mapping[str, Format] = {
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".csv": "csv",
-    ".tsv": "csv",
+    suffix: cast(Format, kind)
+    for suffix, kind in TABULAR_SUFFIXES.items()
+    if kind in ("parquet", "csv")
 }
-"""File ending → format of what batch scoring reads."""
+"""File ending → format of what batch scoring reads: the project's tables but Arrow files."""
 
 OUTPUT_SUFFIXES: Mapping[Format, str] = {"parquet": ".parquet", "csv": ".csv"}
 

@@ -152,7 +152,7 @@ class BatchScorer:
 
         if self._numeric:
             inputs: Any = self._matrix(batch, path, first_row)
-            predictions = self.model.predict_array(inputs)
+            predictions = _named(path, self.model.predict_array, inputs)
         else:
             inputs = self._frame(batch, first_row)
             predictions = _named(path, self.model.predict, inputs)
@@ -275,10 +275,17 @@ def _missing(name: str, path: Path, why: str, specs: Sequence[ColumnSpec]) -> In
 
 
 def _named(path: Path, method: Any, data: Any) -> Any:
-    """Call ``method(data)``; a signature error gets the file's name added."""
+    """Call ``method(data)``; a signature error gets the file's name added, and the model's
+    own refusal of the values (sklearn's ``ValueError`` on infinity, ...) becomes
+    ``InvalidInput`` naming the file, as the inference server answers it with a 400."""
     try:
         return method(data)
     except InvalidInput as exc:
         raise InvalidInput(
             f"{exc.message} (in {str(path)!r})", details={**exc.details, "path": str(path)}
+        ) from exc
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(
+            f"the model refused the rows of {str(path)!r}: {exc}",
+            details={"path": str(path), "problem": "model"},
         ) from exc

@@ -10,7 +10,6 @@ and stopped by the app's lifespan.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +22,6 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
 __all__ = ["create_deployment_app", "registry_loader"]
-
-_log = logging.getLogger("modelcycle.serving")
 
 
 def registry_loader(*, trusted: bool = False) -> Loader:

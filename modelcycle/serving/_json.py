@@ -23,7 +23,7 @@ def loads(body: bytes) -> Any:
     Raises:
         InvalidInput: the body is empty, not UTF-8 or not JSON; the message quotes the parser.
     """
-    if not body.strip():
+    if not body or body.isspace():  # body.strip() copies a body that ends in a newline
         raise InvalidInput("the body is empty; send a JSON object", details={"bytes": 0})
     try:
         return orjson.loads(body) if orjson is not None else json.loads(body)

@@ -25,10 +25,10 @@ import anyio.to_thread
 import numpy as np
 
 from modelcycle.errors import ModelcycleError
+from modelcycle.serving._tabular import Batch
 from modelcycle.serving.handle import ModelHandle
 
 if TYPE_CHECKING:
-    from modelcycle.serving._tabular import Batch
     from modelcycle.serving.metrics import ServingMetrics
 
 __all__ = ["SHADOW_ENDPOINT", "ShadowMirror"]
@@ -41,6 +41,8 @@ model, few enough that a slow shadow never takes every core from the primary."""
 _log = logging.getLogger("modelcycle.serving")
 
 Notify = Callable[..., None]
+Parse = Callable[[ModelHandle, bytes], tuple[Batch, Any]]
+"""Turns a request body into a handle's batch (and the endpoint's extra, e.g. a v2 id)."""
 
 
 class ShadowMirror:
@@ -56,7 +58,7 @@ class ShadowMirror:
     def send(
         self,
         shadows: Sequence[ModelHandle],
-        parse: Callable[[ModelHandle, bytes], tuple[Batch, Any]],
+        parse: Parse,
         body: bytes,
         rid: str,
         endpoint: str,
@@ -84,7 +86,7 @@ class ShadowMirror:
     async def _score_all(
         self,
         shadows: Sequence[ModelHandle],
-        parse: Callable[[ModelHandle, bytes], tuple[Batch, Any]],
+        parse: Parse,
         body: bytes,
         rid: str,
         endpoint: str,
@@ -99,24 +101,20 @@ class ShadowMirror:
                 )
             except ModelcycleError as error:
                 seconds = time.perf_counter() - started
-                shadow.metrics.request(SHADOW_ENDPOINT, error.http_status, seconds, error.code)
-                if shadow.traffic is not None:
-                    shadow.traffic.record(error.http_status, seconds)
+                shadow.record(SHADOW_ENDPOINT, error.http_status, seconds, error.code)
                 continue
             except Exception:  # a bug must not end the mirror; the model's own errors are above
                 _log.exception("mirroring request %s to %s failed", rid, shadow.version)
                 continue
             seconds = time.perf_counter() - started
-            shadow.metrics.request(SHADOW_ENDPOINT, 200, seconds, None)
+            shadow.record(SHADOW_ENDPOINT, 200, seconds)
             shadow.metrics.predictions(predictions, classification=shadow.classification)
-            if shadow.traffic is not None:
-                shadow.traffic.record(200, seconds)
             self._notify(rid, shadow, endpoint, batch, predictions, seconds, shadow=True)
 
 
 def _score(
     handle: ModelHandle,
-    parse: Callable[[ModelHandle, bytes], tuple[Batch, Any]],
+    parse: Parse,
     body: bytes,
 ) -> tuple[Batch, np.ndarray]:
     batch, _ = parse(handle, body)

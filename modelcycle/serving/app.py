@@ -52,7 +52,7 @@ from modelcycle.serving._responses import (
     to_json_list,
     v2_datatype,
 )
-from modelcycle.serving._shadow import ShadowMirror
+from modelcycle.serving._shadow import Parse, ShadowMirror
 from modelcycle.serving._tabular import Batch
 from modelcycle.serving.handle import ModelHandle, ModelRouter, ServedModel, StaticRouter
 from modelcycle.serving.metrics import CONTENT_TYPE, ServingMetrics
@@ -100,10 +100,6 @@ class PredictionEvent:
     """Seconds since the epoch when the request arrived."""
     shadow: bool = False
     """A shadow's answer to a mirrored request: logged and counted, never sent to the client."""
-
-
-Parse = Callable[[ModelHandle, bytes], tuple[Batch, Any]]
-"""Turns a request body into a handle's batch (and the endpoint's extra, e.g. a v2 id)."""
 
 
 class PredictionListener(Protocol):
@@ -263,16 +259,11 @@ class _Endpoints:
             predictions = await self._predict(handle, batch)
             response = json_response(answer(handle, predictions, extra), rid)
         except ModelcycleError as error:
-            seconds = time.perf_counter() - started
-            handle.metrics.request(endpoint, error.http_status, seconds, error.code)
-            if handle.traffic is not None:
-                handle.traffic.record(error.http_status, seconds)
+            handle.record(endpoint, error.http_status, time.perf_counter() - started, error.code)
             return error_response(error, rid)
         latency = time.perf_counter() - started
-        handle.metrics.request(endpoint, 200, latency, None)
+        handle.record(endpoint, 200, latency)
         handle.metrics.predictions(predictions, classification=handle.classification)
-        if handle.traffic is not None:
-            handle.traffic.record(200, latency)
         self._notify(rid, handle, endpoint, batch, predictions, latency, shadow=False)
         if handle.shadows:
             self.mirror.send(handle.shadows, parse, body, rid, endpoint)

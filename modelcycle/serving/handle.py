@@ -98,6 +98,13 @@ class ModelHandle:
             classification=bool(model.has_proba),
         )
 
+    def record(self, endpoint: str, status: int, seconds: float, code: str | None = None) -> None:
+        """Count one answered request: in the Prometheus metrics and, for a deployment, in
+        this version's traffic (``code`` is the error class name when it failed)."""
+        self.metrics.request(endpoint, status, seconds, code)
+        if self.traffic is not None:
+            self.traffic.record(status, seconds)
+
     def predict(self, batch: Batch) -> np.ndarray:
         """Score ``batch``: the float array through ``predict_array``, a frame through ``predict``.
 

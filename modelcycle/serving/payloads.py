@@ -114,6 +114,14 @@ def parse_csv(body: bytes, plan: InputPlan) -> Batch:
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         # EmptyDataError is a ValueError: an empty body lands here too.
         raise InvalidInput(f"the body is not valid CSV with a header line: {exc}") from None
+    if not frame.index.equals(pd.RangeIndex(len(frame))):
+        # pandas takes the extra leading values of rows longer than the header as row labels,
+        # which would shift every value into the next column's place.
+        raise InvalidInput(
+            f"the rows hold more values than the header names columns ({len(frame.columns)}: "
+            f"{', '.join(map(str, frame.columns))})",
+            details={"columns": [str(c) for c in frame.columns]},
+        )
     return columns_to_batch({str(c): frame[c].to_numpy() for c in frame.columns}, plan)
 
 
@@ -205,8 +213,10 @@ def _tensor(tensor: Any, index: int) -> tuple[str, np.ndarray]:
     if not isinstance(data, list):
         raise InvalidInput(f"{where}: data must be an array", details={"input": name})
     try:
-        array = np.asarray(data, dtype=dtype)
-    except (ValueError, TypeError, OverflowError) as exc:
+        # A value beyond the datatype's range (1e10 as FP16) is the client's error, not a warning.
+        with np.errstate(over="raise"):
+            array = np.asarray(data, dtype=dtype)
+    except (ValueError, TypeError, OverflowError, FloatingPointError) as exc:
         raise InvalidInput(
             f"{where}: its data do not fit the datatype {datatype}: {exc}",
             details={"input": name, "datatype": datatype},

@@ -115,8 +115,22 @@ def test_for_people(invoke: Invoke) -> None:
         (("rollback", "x"), InvalidInput, "no earlier routing"),
         (("status", "nope"), NotFound, "no deployment 'nope'"),
         (("status", "x", "--window", "0s"), InvalidInput, "--window"),
+        (("canary", "x", "models:/churn/2", "--min-requests", "0"), InvalidInput,
+         "--min-requests"),
+        (("canary", "x", "models:/churn/2", "--max-p99-ms", "-1"), InvalidInput, "--max-p99-ms"),
+        (("canary", "x", "models:/churn/2", "--steps", "0,50"), InvalidInput, "above 0"),
+        (("split", "x", "--to", "models:/churn/2", "--percent", "10", "--sticky-header",
+          "X User"), InvalidInput, "sticky header"),
+        (("split", "x", "--to", f"runs:/{'a' * 32}/model", "--percent", "10"), InvalidInput,
+         "registered versions"),
+        (("split", "x", "--to", "models:/churn/1", "--percent", "10"), InvalidInput, "primary"),
+        (("shadow", "x", "models:/churn/1"), InvalidInput, "primary"),
+        (("shadow", "x", "models:/churn/2", "--remove"), InvalidInput, "does not mirror"),
+        (("shadow", "x", "models:/churn/7"), NotFound, "7"),
+        (("rollback", "x", "--revision", "9"), NotFound, "no revision 9"),
+        (("history", "nope"), NotFound, "no deployment 'nope'"),
     ],
-)
+)  # fmt: skip
 def test_bad_input_exits_with_its_class_code(
     invoke: Invoke, args: tuple[str, ...], error: type, message: str
 ) -> None:

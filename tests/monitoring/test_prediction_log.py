@@ -21,7 +21,7 @@ from predlog_helpers import DAY0, DAY_MS, Gate, MakeLogger, one_row
 from sqlalchemy import func, select
 
 from modelcycle.config import resolve_uri
-from modelcycle.errors import InvalidInput, StoreUnavailable
+from modelcycle.errors import IntegrityError, InvalidInput, NotFound, StoreUnavailable
 from modelcycle.monitoring import _predlog_index
 from modelcycle.monitoring.service import MonitoringService
 from modelcycle.store import Store, open_store
@@ -129,6 +129,20 @@ def test_reading_opens_only_the_indexed_files_in_range(
 
     assert frame["request_id"].tolist() == ["r1"]
     assert len(opened) == 1 and "day=2026-05-02" in opened[0]
+
+
+def test_an_indexed_file_gone_or_corrupted_is_named(store: Store, make_logger: MakeLogger) -> None:
+    logger = make_logger(store, flush_interval_s=3600)
+    logger.log("r0", "churn", 1, one_row(0), [0], 1.0, DAY0)
+    assert logger.flush()
+    (written,) = _parquet_files(store)
+    written.write_bytes(b"not parquet any more")
+
+    with pytest.raises(IntegrityError, match=r"day=2026-05-01/part-.*not a readable Parquet"):
+        MonitoringService(store).predictions("churn")
+    written.unlink()
+    with pytest.raises(NotFound, match="indexed but missing"):
+        MonitoringService(store).predictions("churn")
 
 
 def test_a_full_queue_refuses_and_counts_without_blocking(

@@ -69,6 +69,7 @@ BAD: dict[str, tuple[dict[str, Any], int, list[str]]] = {
         ["different numbers"],
     ),
     "empty body": ({"content": b""}, 400, ["empty"]),
+    "blank body": ({"content": b" \n"}, 400, ["empty"]),
     "malformed JSON": ({"content": b'{"instances": [[1, 2'}, 400, ["not valid JSON"]),
     "not UTF-8": ({"content": b"\xff\xfe{}"}, 400, ["not valid JSON"]),
     "JSON array at the top": ({"json": [[1, 2, 3]]}, 400, ["JSON object", "dataframe_split"]),
@@ -95,6 +96,12 @@ BAD: dict[str, tuple[dict[str, Any], int, list[str]]] = {
         ["'income'", "string"],
     ),
     "empty CSV": ({"content": "", "headers": {"Content-Type": "text/csv"}}, 400, ["CSV"]),
+    "CSV rows longer than the header": (
+        # pandas would read the first value as a row label and shift the rest one column left.
+        {"content": "age,income,tenure\n5,1,2,3\n", "headers": {"Content-Type": "text/csv"}},
+        400,
+        ["more values than the header", "age, income, tenure"],
+    ),
     "unsupported content type": (
         {"content": b"<rows/>", "headers": {"Content-Type": "application/xml"}},
         415,
@@ -150,6 +157,12 @@ V2_BAD: dict[str, tuple[str, Any, int, list[str]]] = {
         {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP64", "data": [1, "a", 3]}]},
         400,
         ["'x'", "FP64"],
+    ),
+    "value beyond the datatype's range": (
+        "/v2/models/churn/infer",
+        {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP16", "data": [1e10, 1, 1]}]},
+        400,
+        ["'x'", "FP16", "overflow"],
     ),
     "matrix of the wrong width": (
         "/v2/models/churn/infer",

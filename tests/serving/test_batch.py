@@ -272,6 +272,21 @@ def test_bad_values_name_the_column_the_file_and_the_row(
     assert not (tmp_path / "out.parquet").exists() and leftovers(tmp_path) == []
 
 
+def test_values_the_model_refuses_name_the_file_and_write_nothing(
+    classifier: Model, tmp_path: Path
+) -> None:
+    """Infinity passes the signature (a float) but sklearn refuses it: a clear InvalidInput,
+    not the estimator's ValueError with a traceback."""
+    rows = customers(30)
+    rows.loc[7, "income"] = np.inf
+    write_parquet(rows, tmp_path / "in.parquet")
+
+    with pytest.raises(InvalidInput, match=r"model refused the rows of .*in\.parquet.*infinity"):
+        score_files(classifier.path, tmp_path / "in.parquet", tmp_path / "out.parquet")
+
+    assert not (tmp_path / "out.parquet").exists() and leftovers(tmp_path) == []
+
+
 def test_an_existing_output_is_kept_unless_overwrite(classifier: Model, tmp_path: Path) -> None:
     source = write_parquet(customers(30), tmp_path / "in.parquet")
     (tmp_path / "out.parquet").write_bytes(b"precious")

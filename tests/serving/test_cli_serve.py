@@ -52,6 +52,37 @@ def test_not_a_model_is_refused(tmp_path: Path) -> None:
     assert bad_uri.exit_code == 2
 
 
+def test_an_alias_moved_while_loading_does_not_split_the_served_version(
+    classifier: Saved, regressor: Saved, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The version loaded here is the version pinned for the workers and the metrics, even
+    when the alias moves while the model loads."""
+    import modelcycle as mc
+    from modelcycle import registry
+    from modelcycle.cli.serve import _resolve
+    from modelcycle.config import config_context
+
+    with config_context(uri=str(tmp_path / "home")):
+        mc.registry.register_model(classifier.path, "churn")
+        mc.registry.register_model(regressor.path, "churn")
+        mc.registry.set_alias("churn", "champion", 2)
+        real_load = registry.load
+
+        def load_then_move(uri: str, *, trusted: bool = False):
+            loaded = real_load(uri, trusted=trusted)
+            mc.registry.set_alias("churn", "champion", 1)
+            return loaded
+
+        monkeypatch.setattr(registry, "load", load_then_move)
+        target, model = _resolve(
+            "models:/churn@champion", name=None, trusted=False, max_body_mb=1.0
+        )
+    assert (target.uri, target.version) == ("models:/churn/2", "2")
+    assert (
+        model.predict(regressor.rows).tolist() == regressor.model.predict(regressor.rows).tolist()
+    )
+
+
 def test_help_lists_the_options() -> None:
     result = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
