@@ -4,12 +4,16 @@ Usage: ``python benchmarks/bench_serving.py [--quick] [--keep]`` from the projec
 ``make bench`` has created ``.bench-venvs/mlflow``.
 
 Both servers serve a LogisticRegression on 20 features, trained on the same data by each side's
-scikit-learn, one uvicorn worker each, on loopback. One load generator (asyncio, keep-alive
-HTTP/1.1 connections, in this process) drives both, one server after the other so they never
-share the 2 cores: one-row requests at concurrency 1, 16 and 64 for a fixed time, then 1,000-row
-requests. It measures requests/s, p50 and p99 latency, cold start (process start → first ready
-answer) and resident memory of the server's whole process tree after the load. The full run ends
-with a 60 s concurrency-64 soak of modelcycle that must see zero errors.
+scikit-learn, one uvicorn worker each, on loopback. modelcycle serves it twice: with its own
+runtime (scikit-learn, the default) and with ``--runtime onnx`` (the ONNX twin saved beside it,
+no scikit-learn in the process). One load generator (asyncio, keep-alive HTTP/1.1 connections,
+in this process) drives every server, one after the other so they never share the 2 cores:
+one-row requests at concurrency 1, 16 and 64 for a fixed time, then 1,000-row requests. It
+measures requests/s, p50 and p99 latency, cold start (process start → first ready answer) and
+resident memory of the server's whole process tree after the load. modelcycle logs every
+prediction by default and MLflow logs none, so memory is also measured with
+``--no-log-predictions`` (like for like with MLflow) after a concurrency-16 load. The full run
+ends with a 60 s concurrency-64 soak of modelcycle that must see zero errors.
 
 Exit status: 0 when every workload ran (a missed target is a finding), 1 when a workload crashed
 or a server answered wrongly, 2 when the MLflow venv is missing.
@@ -71,6 +75,20 @@ class Sizes:
 
 def sizes_for(quick: bool) -> Sizes:
     return Sizes(seconds=2.0, warmup_s=0.5, soak_s=0.0) if quick else Sizes(10.0, 2.0, 60.0)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    key: str
+    title: str
+    args: tuple[str, ...]
+
+
+RUNTIMES = (
+    Runtime("native", "scikit-learn runtime", ()),
+    Runtime("onnx", "--runtime onnx", ("--runtime", "onnx")),
+)
+MEMORY_TARGET_MIB = 150
 
 
 @dataclass(frozen=True)
@@ -222,7 +240,7 @@ def save_modelcycle_model(workdir: Path) -> tuple[Path, list[Any]]:
     frame = pd.DataFrame(np.load(workdir / "X.npy"), columns=columns)
     model = LogisticRegression(max_iter=1000).fit(frame, np.load(workdir / "y.npy"))
     path = workdir / "modelcycle-model"
-    save_model(model, path, input_example=frame.head(5))
+    save_model(model, path, input_example=frame.head(5), onnx=True)
     check = pd.DataFrame(np.load(workdir / "check.npy"), columns=columns)
     return path, model.predict(check).tolist()
 
@@ -375,6 +393,18 @@ def measure_side(
     return result
 
 
+def measure_memory_only(server: Server, sizes: Sizes) -> dict[str, Any]:
+    """The concurrency-16 one-row load alone, then the process tree's memory."""
+    one_row = [request_bytes("/invocations", b) for b in bodies(1, BODY_POOL, SEED)]
+    run_load(server.port, one_row, 4, sizes.warmup_s)
+    figures = run_load(server.port, one_row, 16, sizes.seconds)
+    return {
+        "cold_start_s": server.cold_start_s,
+        "errors": figures["errors"],
+        "memory_mib": tree_memory_mib(server.process.pid),
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # The report.
 # --------------------------------------------------------------------------------------------
@@ -410,7 +440,10 @@ def _memory_text(side: dict[str, Any]) -> str:
     )
 
 
-def compare(mine: dict[str, Any], theirs: dict[str, Any], sizes: Sizes) -> list[dict[str, Any]]:
+def compare(
+    mine: dict[str, dict[str, Any]], theirs: dict[str, Any], sizes: Sizes
+) -> list[dict[str, Any]]:
+    """The report's rows: each modelcycle runtime against MLflow, workload by workload."""
     rows: list[dict[str, Any]] = []
 
     def add(title: str, mc: str, ml: str, ratio: float | None, target: str, ok: bool | None):
@@ -427,53 +460,72 @@ def compare(mine: dict[str, Any], theirs: dict[str, Any], sizes: Sizes) -> list[
             }
         )
 
-    for load in loads(sizes):
-        a, b = mine.get(load.key, {"error": 1}), theirs.get(load.key, {"error": 1})
-        if "error" in a or "error" in b:
-            add(load.title, _load_text(a, load.rows), _load_text(b, load.rows), None, "", None)
-            rows[-1]["status"] = "ERROR"
+    for runtime in RUNTIMES:
+        side = mine.get(runtime.key)
+        if not side:
             continue
-        ratio = a["per_s"] / b["per_s"] if b["per_s"] else None
-        clean = a["errors"] == 0
-        if load.key == "c16":
+        prefix = f"[{runtime.title}] "
+        for load in loads(sizes):
+            a, b = side.get(load.key, {"error": 1}), theirs.get(load.key, {"error": 1})
+            title = prefix + load.title
+            if "error" in a or "error" in b:
+                add(title, _load_text(a, load.rows), _load_text(b, load.rows), None, "", None)
+                rows[-1]["status"] = "ERROR"
+                continue
+            ratio = a["per_s"] / b["per_s"] if b["per_s"] else None
+            clean = a["errors"] == 0
+            if load.key == "c16":
+                add(
+                    title + ": throughput",
+                    _load_text(a, 1),
+                    _load_text(b, 1),
+                    ratio,
+                    "≥ 10× MLflow req/s",
+                    clean and ratio is not None and ratio >= 10,
+                )
+                p99_ratio = b["p99_s"] / a["p99_s"]
+                add(
+                    title + ": p99 latency",
+                    f"{a['p99_s'] * 1000:,.2f} ms",
+                    f"{b['p99_s'] * 1000:,.2f} ms",
+                    p99_ratio,
+                    "≤ 1/10 of MLflow's p99",
+                    clean and p99_ratio >= 10,
+                )
+            else:
+                add(title, _load_text(a, load.rows), _load_text(b, load.rows), ratio, "—", None)
+                if not clean:
+                    rows[-1]["status"] = "MISS"
+        add(
+            prefix + "cold start (process start → ready)",
+            f"{side['cold_start_s']:.2f} s",
+            f"{theirs['cold_start_s']:.2f} s",
+            theirs["cold_start_s"] / side["cold_start_s"],
+            "< 2 s",
+            side["cold_start_s"] < 2.0,
+        )
+        add(
+            prefix + "resident memory after the loads, logging every prediction (MLflow logs "
+            "none)",
+            _memory_text(side),
+            _memory_text(theirs),
+            theirs["memory_mib"]["rss"] / side["memory_mib"]["rss"],
+            "—",
+            None,
+        )
+        unlogged = side.get("no_log")
+        if unlogged is not None:
+            rss = unlogged["memory_mib"]["rss"]
             add(
-                load.title + ": throughput",
-                _load_text(a, 1),
-                _load_text(b, 1),
-                ratio,
-                "≥ 10× MLflow req/s",
-                clean and ratio is not None and ratio >= 10,
+                prefix + "resident memory after a concurrency-16 load, --no-log-predictions "
+                "(like for like)",
+                f"{rss:,.0f} MiB\n(anonymous {unlogged['memory_mib']['anon']:,.0f})",
+                f"{theirs['memory_mib']['rss']:,.0f} MiB",
+                theirs["memory_mib"]["rss"] / rss,
+                f"< {MEMORY_TARGET_MIB} MiB",
+                unlogged["errors"] == 0 and rss < MEMORY_TARGET_MIB,
             )
-            p99_ratio = b["p99_s"] / a["p99_s"]
-            add(
-                load.title + ": p99 latency",
-                f"{a['p99_s'] * 1000:,.2f} ms",
-                f"{b['p99_s'] * 1000:,.2f} ms",
-                p99_ratio,
-                "≤ 1/10 of MLflow's p99",
-                clean and p99_ratio >= 10,
-            )
-        else:
-            add(load.title, _load_text(a, load.rows), _load_text(b, load.rows), ratio, "—", None)
-            if not clean:
-                rows[-1]["status"] = "MISS"
-    add(
-        "cold start (process start → ready)",
-        f"{mine['cold_start_s']:.2f} s",
-        f"{theirs['cold_start_s']:.2f} s",
-        theirs["cold_start_s"] / mine["cold_start_s"],
-        "< 2 s",
-        mine["cold_start_s"] < 2.0,
-    )
-    add(
-        "resident memory after the loads (process tree)",
-        _memory_text(mine),
-        _memory_text(theirs),
-        theirs["memory_mib"]["rss"] / mine["memory_mib"]["rss"],
-        "< 150 MiB",
-        mine["memory_mib"]["rss"] < 150,
-    )
-    soak = mine.get("soak")
+    soak = mine.get("native", {}).get("soak")
     if soak is not None:
         add(
             f"soak: {soak['seconds']:.0f} s one-row requests, concurrency 64",
@@ -528,7 +580,7 @@ def drive(quick: bool, keep: bool) -> int:
     notes: list[str] = []
     crashed = False
     started = time.perf_counter()
-    mine: dict[str, Any] = {}
+    mine: dict[str, dict[str, Any]] = {}
     theirs: dict[str, Any] = {}
     try:
         make_data(workdir)
@@ -536,27 +588,14 @@ def drive(quick: bool, keep: bool) -> int:
         peer = _peers.run_worker(
             _peers.MLFLOW.python, MLFLOW_SCRIPT, ["--workdir", str(workdir)], cwd=workdir
         )
-        port = free_port()
-        mc_command = [
-            str(Path(sys.executable).with_name("modelcycle")),
-            "serve",
-            str(model_dir),
-            "--port",
-            str(port),
-        ]
-        try:
-            with serving(
-                "modelcycle", mc_command, "/v2/health/ready", port, {}, workdir / "mc.log"
-            ) as server:
-                mine = measure_side(server, sizes, mc_expected, workdir)
-                if sizes.soak_s:
-                    print(f"[driver] modelcycle: soak {sizes.soak_s:g} s", file=sys.stderr)
-                    one_row = [request_bytes("/invocations", b) for b in bodies(1, BODY_POOL, 7)]
-                    mine["soak"] = run_load(port, one_row, 64, sizes.soak_s)
-                    mine["memory_after_soak_mib"] = tree_memory_mib(server.process.pid)
-        except _peers.WorkerFailed as exc:
-            crashed = True
-            notes.append(f"modelcycle: {exc}")
+        for runtime in RUNTIMES:
+            try:
+                mine[runtime.key] = measure_runtime(
+                    runtime, model_dir, sizes, mc_expected, workdir
+                )
+            except _peers.WorkerFailed as exc:
+                crashed = True
+                notes.append(f"modelcycle {runtime.title}: {exc}")
         port = free_port()
         venv_bin = _peers.MLFLOW.python.parent
         ml_command = [
@@ -587,10 +626,11 @@ def drive(quick: bool, keep: bool) -> int:
             print(f"[driver] work directory kept in {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    for side, figures in (("modelcycle", mine), ("MLflow", theirs)):
+    sides = [(f"modelcycle {r.title}", mine.get(r.key, {})) for r in RUNTIMES]
+    for side, figures in [*sides, ("MLflow", theirs)]:
         if figures.get("check"):
             notes.append(f"{side}: {figures['check']}")
-            crashed = crashed or side == "modelcycle"
+            crashed = crashed or side.startswith("modelcycle")
     if mc_expected != peer["check"]:
         notes.append("the two fits predict differently on the check rows (scikit-learn versions)")
     meta = {
@@ -617,6 +657,35 @@ def drive(quick: bool, keep: bool) -> int:
     )
     print(f"Raw figures: {out.relative_to(HERE.parent)} (whole run {elapsed:.0f} s)")
     return 1 if crashed or not rows else 0
+
+
+def measure_runtime(
+    runtime: Runtime, model_dir: Path, sizes: Sizes, expected: list[Any], workdir: Path
+) -> dict[str, Any]:
+    """Every load against ``modelcycle serve`` with this runtime (and the soak, for the default
+    one), then a second server without the prediction log, for memory like for like."""
+
+    def command(port: int, *extra: str) -> list[str]:
+        executable = str(Path(sys.executable).with_name("modelcycle"))
+        return [executable, "serve", str(model_dir), "--port", str(port), *runtime.args, *extra]
+
+    name = f"modelcycle {runtime.title}"
+    port = free_port()
+    log = workdir / f"mc-{runtime.key}.log"
+    with serving(name, command(port), "/v2/health/ready", port, {}, log) as server:
+        side = measure_side(server, sizes, expected, workdir)
+        if sizes.soak_s and runtime.key == "native":
+            print(f"[driver] {name}: soak {sizes.soak_s:g} s", file=sys.stderr)
+            one_row = [request_bytes("/invocations", b) for b in bodies(1, BODY_POOL, 7)]
+            side["soak"] = run_load(port, one_row, 64, sizes.soak_s)
+            side["memory_after_soak_mib"] = tree_memory_mib(server.process.pid)
+    port = free_port()
+    log = workdir / f"mc-{runtime.key}-no-log.log"
+    unlogged = command(port, "--no-log-predictions")
+    print(f"[driver] {name}: memory without the prediction log", file=sys.stderr)
+    with serving(name, unlogged, "/v2/health/ready", port, {}, log) as server:
+        side["no_log"] = measure_memory_only(server, sizes)
+    return side
 
 
 def main(argv: list[str] | None = None) -> int:

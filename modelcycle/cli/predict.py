@@ -9,7 +9,7 @@ to the root group, which prints them and exits with their class's code (a missin
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -94,6 +94,14 @@ def predict_batch(
             "Workers must see the model, INPUT and OUTPUT at the same paths.",
         ),
     ] = None,
+    runtime: Annotated[
+        Literal["native", "onnx"],
+        typer.Option(
+            "--runtime",
+            help="native scores with the model's own library; onnx with the ONNX twin saved "
+            "with it (onnx=True), without importing scikit-learn.",
+        ),
+    ] = "native",
     as_json: JsonFlag = False,
 ) -> None:
     """Score every row of INPUT with a model and write the rows with their predictions to OUTPUT.
@@ -125,7 +133,7 @@ def predict_batch(
             output_column=output_column, proba=proba, chunk_rows=chunk_rows,
             keep_columns=keep, progress=advance, overwrite=overwrite,
             output_format=output_format,  # type: ignore[arg-type]  # checked by score_files
-            trusted=trusted, dask=dask,
+            trusted=trusted, dask=dask, runtime=runtime,
         )  # fmt: skip
     if as_json:
         print_json({**result.to_dict(), "model": model_uri})

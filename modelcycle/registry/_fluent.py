@@ -101,6 +101,7 @@ def register_model(
     datasets: Sequence[Any] | None = None,
     description: str | None = None,
     tags: Mapping[str, str] | None = None,
+    onnx: bool = False,
 ) -> ModelVersion:
     """Register a model (an object, saved first) or a saved model directory as a new version.
 
@@ -112,6 +113,8 @@ def register_model(
         flavor: ``sklearn``, ``onnx`` or ``pyfunc``; inferred from the object when omitted.
         datasets: dataset versions it was trained on (``"name@3"`` or ``DatasetVersion``),
             role ``train``; by default the run's inputs.
+        onnx: also store an ONNX twin of a scikit-learn model, checked against
+            ``input_example`` (see ``save_model``); ``serve --runtime onnx`` runs it.
 
     Raises:
         InvalidInput: a malformed name, or a model no flavor can save.
@@ -136,7 +139,9 @@ def register_model(
             )
         return _register_dir(Path(model), name, run_id, refs, description, tags)
     with tempfile.TemporaryDirectory(prefix="mc-model-") as scratch:
-        directory = _save(model, Path(scratch), input_example, flavor, signature, requirements)
+        directory = _save(
+            model, Path(scratch), input_example, flavor, signature, requirements, onnx=onnx
+        )
         return _register_dir(directory, name, run_id, refs, description, tags)
 
 
@@ -151,11 +156,14 @@ def log_model(
     requirements: Sequence[str] | None = None,
     description: str | None = None,
     tags: Mapping[str, str] | None = None,
+    onnx: bool = False,
 ) -> ModelVersion:
     """Save ``model``, log its directory as the run's artifacts under ``name/`` (so
     ``runs:/RUN_ID/NAME`` loads it) and register it as the next version of ``name``."""
     with tempfile.TemporaryDirectory(prefix="mc-model-") as scratch:
-        directory = _save(model, Path(scratch), input_example, flavor, signature, requirements)
+        directory = _save(
+            model, Path(scratch), input_example, flavor, signature, requirements, onnx=onnx
+        )
         run.log_artifacts(directory, name)
         return _register_dir(directory, name, run.id, None, description, tags)
 
@@ -167,6 +175,8 @@ def _save(
     flavor: str | None,
     signature: Any,
     requirements: Sequence[str] | None,
+    *,
+    onnx: bool,
 ) -> Path:
     from modelcycle.registry.model_format import save_model
 
@@ -178,6 +188,7 @@ def _save(
         input_example=input_example,
         signature=signature,
         requirements=None if requirements is None else list(requirements),
+        onnx=onnx,
     )
     return directory
 
@@ -277,16 +288,18 @@ def history(name: str, version: int | None = None) -> builtins.list[RegistryEven
     return registry_service().list_events(name, version=version)
 
 
-def load(uri: str, *, trusted: bool = False) -> LoadedModel:
+def load(uri: str, *, trusted: bool = False, runtime: str = "native") -> LoadedModel:
     """Load a model by URI, every file's digest verified before anything is deserialised.
 
     Args:
         uri: ``models:/NAME/VERSION``, ``models:/NAME@ALIAS``, ``models:/NAME/STAGE`` or
             ``runs:/RUN_ID/PATH``.
         trusted: allow formats that run code when loaded (``pyfunc``, pickled).
+        runtime: ``native``, or ``onnx`` for the version's ONNX twin (no scikit-learn import).
 
     Raises:
-        InvalidInput: a malformed URI (the message lists the accepted forms).
+        InvalidInput: a malformed URI (the message lists the accepted forms), an unknown
+            runtime, or ``onnx`` for a model without a twin.
         NotFound: no such model, version, alias or run artifact.
         IntegrityError: a stored byte changed; nothing is loaded.
         PermissionDenied: the flavor needs ``trusted=True``.
@@ -300,14 +313,14 @@ def load(uri: str, *, trusted: bool = False) -> LoadedModel:
 
     directory, was_cached = _local_dir(uri)
     try:
-        return load_model(directory, trusted=trusted)
+        return load_model(directory, trusted=trusted, runtime=runtime)
     except IntegrityError:
         if not was_cached:
             raise
     # The cached copy was altered on disk: drop it and read the object store again.
     _reg_files.discard(directory)
     directory, _ = _local_dir(uri)
-    return load_model(directory, trusted=trusted)
+    return load_model(directory, trusted=trusted, runtime=runtime)
 
 
 def local_path(uri: str) -> Path:

@@ -5,7 +5,8 @@
     model/
     ├── model.json              flavor, options, signature, requirements, Python, blake3 per file
     ├── model.skops             the payload (model.onnx, model.pkl, … per flavor)
-    └── input_example.parquet   the example the signature was inferred from (optional)
+    ├── input_example.parquet   the example the signature was inferred from (optional)
+    └── onnx/model.onnx         the ONNX twin of a scikit-learn model (optional, onnx=True)
 
 ``save_model`` writes into a temporary sibling and renames it into place, so a reader never sees
 half a model. ``load_model`` hashes every file against the manifest *before* the flavor
@@ -29,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from modelcycle._internal.clock import now_ms
 from modelcycle._internal.hashing import hash_file
 from modelcycle.errors import AlreadyExists, IntegrityError, InvalidInput, PermissionDenied
+from modelcycle.registry._onnx_twin import RUNTIMES, TWIN_DIR, OnnxTwin
 from modelcycle.registry.signature import Signature, infer_signature, to_frame
 
 if TYPE_CHECKING:
@@ -86,6 +88,8 @@ class ModelManifest(BaseModel):
     python_version: str
     created_at: int
     files: list[FileDigest]
+    onnx_twin: OnnxTwin | None = None
+    """The ONNX conversion served by ``--runtime onnx``, when saved with ``onnx=True``."""
 
     @property
     def digests(self) -> dict[str, str]:
@@ -100,19 +104,26 @@ class LoadedModel:
         manifest: the directory's manifest.
         signature: the input signature, or None when the model was saved without one.
         flavor: the flavor's name.
+        runtime: ``native`` (the flavor's own library) or ``onnx`` (the model's ONNX twin).
         raw: the library object (an estimator, an onnxruntime session, the pickled object).
     """
 
-    def __init__(self, manifest: ModelManifest, flavor: Flavor, raw: Any) -> None:
+    def __init__(
+        self, manifest: ModelManifest, flavor: Flavor, raw: Any, runtime: str = "native"
+    ) -> None:
         self.manifest = manifest
         self.signature = manifest.signature
         self.flavor = manifest.flavor
+        self.runtime = runtime
         self.raw = raw
         self._flavor = flavor
         self._columns = None if self.signature is None else self.signature.input_names
 
     def __repr__(self) -> str:
-        return f"LoadedModel(flavor={self.flavor!r}, inputs={self._columns!r})"
+        return (
+            f"LoadedModel(flavor={self.flavor!r}, runtime={self.runtime!r}, "
+            f"inputs={self._columns!r})"
+        )
 
     def prepare(self, data: Any) -> pd.DataFrame:
         """``data`` as a DataFrame checked against the signature (columns in signature order).
@@ -192,6 +203,7 @@ def save_model(
     input_example: Any = None,
     signature: Signature | dict[str, Any] | None = None,
     requirements: list[str] | None = None,
+    onnx: bool = False,
 ) -> ModelManifest:
     """Write ``model`` as a model directory at ``path``.
 
@@ -204,13 +216,17 @@ def save_model(
         signature: an explicit signature (a :class:`Signature` or its dict form).
         requirements: extra pinned requirements; they replace the flavor's pin of the same
             package.
+        onnx: also write an ONNX twin of a scikit-learn model (skl2onnx), kept only if it
+            answers like the model on ``input_example``; ``load_model(runtime="onnx")`` and
+            ``modelcycle serve --runtime onnx`` run it without importing scikit-learn.
 
     Returns:
         The manifest written to ``model.json``.
 
     Raises:
         AlreadyExists: ``path`` exists and is not an empty directory.
-        InvalidInput: no flavor can save the model, or the example or signature is malformed.
+        InvalidInput: no flavor can save the model, the example or signature is malformed, or
+            (``onnx=True``) the model cannot be converted to a twin that agrees with it.
 
     Example:
         >>> from sklearn.linear_model import LinearRegression  # doctest: +SKIP
@@ -234,7 +250,9 @@ def save_model(
     try:
         options = chosen.save(model, scratch)
         reserved = [
-            name for name in (MANIFEST_FILE, INPUT_EXAMPLE_FILE) if (scratch / name).exists()
+            name
+            for name in (MANIFEST_FILE, INPUT_EXAMPLE_FILE, TWIN_DIR)
+            if (scratch / name).exists()
         ]
         if reserved:
             raise InvalidInput(
@@ -242,18 +260,25 @@ def save_model(
                 details={"flavor": chosen.name, "path": reserved[0]},
             )
         example_file = None
+        example = None
         if input_example is not None:
-            _write_example(to_frame(input_example, sig), scratch / INPUT_EXAMPLE_FILE)
+            example = to_frame(input_example, sig)
+            _write_example(example, scratch / INPUT_EXAMPLE_FILE)
             example_file = INPUT_EXAMPLE_FILE
+        twin = _twin(chosen, model, scratch, sig, example) if onnx else None
+        pins = chosen.requirements(model)
+        if twin is not None:
+            pins += get_flavor("onnx").requirements(None)
         manifest = ModelManifest(
             flavor=chosen.name,
             flavor_options=options,
             signature=sig,
             input_example=example_file,
-            requirements=_merge_requirements(chosen.requirements(model), requirements or []),
+            requirements=_merge_requirements(pins, requirements or []),
             python_version=platform.python_version(),
             created_at=now_ms(),
             files=_digests(scratch),
+            onnx_twin=twin,
         )
         (scratch / MANIFEST_FILE).write_text(
             json.dumps(manifest.model_dump(mode="json"), indent=2, sort_keys=True) + "\n",
@@ -356,7 +381,11 @@ def verify_model_dir(
 
 
 def load_model(
-    path: str | os.PathLike[str], *, trusted: bool = False, manifest_digest: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    trusted: bool = False,
+    manifest_digest: str | None = None,
+    runtime: str = "native",
 ) -> LoadedModel:
     """Verify the model directory at ``path``, then deserialise it.
 
@@ -364,17 +393,27 @@ def load_model(
         manifest_digest: the digest ``model.json`` must have (see :func:`verify_model_dir`).
         trusted: allow flavors that run code on load (``pyfunc``) and, for ``sklearn``, types
             outside scikit-learn, NumPy and SciPy.
+        runtime: ``native`` loads the model with its flavor's library; ``onnx`` loads its ONNX
+            twin (``save_model(onnx=True)``) with onnxruntime, importing no scikit-learn.
 
     Raises:
-        InvalidInput: not a model directory.
+        InvalidInput: not a model directory, an unknown runtime, or ``runtime="onnx"`` for a
+            model saved without a twin.
         IntegrityError: a file does not match the manifest; nothing was deserialised.
         PermissionDenied: the model needs ``trusted=True``.
         NotFound: the manifest names a flavor this installation does not have.
     """
     from modelcycle.registry.flavors import get_flavor
 
+    if runtime not in RUNTIMES:
+        raise InvalidInput(
+            f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}",
+            details={"runtime": runtime, "known": list(RUNTIMES)},
+        )
     directory = Path(path)
     manifest = verify_model_dir(directory, manifest_digest=manifest_digest)
+    if runtime == "onnx":
+        return _load_twin(directory, manifest)
     flavor = get_flavor(manifest.flavor)
     if flavor.requires_trust and not trusted:
         raise PermissionDenied(
@@ -392,6 +431,37 @@ def load_model(
             details={"path": Path(exc.filename or "").name, "problem": "missing"},
         ) from exc
     return LoadedModel(manifest, flavor, raw)
+
+
+def _load_twin(directory: Path, manifest: ModelManifest) -> LoadedModel:
+    """The verified directory's ONNX twin, loaded by the onnx flavor."""
+    from modelcycle.registry.flavors import get_flavor
+
+    twin = manifest.onnx_twin
+    if twin is None:
+        raise InvalidInput(
+            f"the model in {directory} has no ONNX twin; save or register it with onnx=True "
+            "(scikit-learn models with numeric inputs), or serve it with --runtime native",
+            details={"runtime": "onnx", "path": str(directory)},
+        )
+    if twin.path not in manifest.digests:
+        raise IntegrityError(
+            f"the manifest of {directory} names an ONNX twin at {twin.path} but lists no "
+            "digest for it",
+            details={"path": twin.path, "problem": "missing"},
+        )
+    flavor = get_flavor("onnx")
+    raw = flavor.load(directory / TWIN_DIR, dict(twin.options))
+    return LoadedModel(manifest, flavor, raw, runtime="onnx")
+
+
+def _twin(
+    flavor: Flavor, model: Any, scratch: Path, sig: Signature | None, example: Any
+) -> OnnxTwin:
+    from modelcycle.registry._onnx_twin import write_onnx_twin
+
+    checked = None if example is None or sig is None else sig.enforce(example)
+    return write_onnx_twin(flavor, model, scratch, sig, checked)
 
 
 def load_input_example(path: str | os.PathLike[str]) -> pd.DataFrame | None:

@@ -41,6 +41,7 @@ class ModelRef:
     directory: str
     manifest_digest: str
     trusted: bool
+    runtime: str = "native"
 
 
 def run_on_dask(
@@ -50,6 +51,7 @@ def run_on_dask(
     options: ScoreOptions,
     *,
     trusted: bool,
+    runtime: str = "native",
     on_rows: Callable[[int], None],
 ) -> list[int]:
     """Score the plan's files on the cluster at ``address``; return rows per file.
@@ -61,7 +63,7 @@ def run_on_dask(
     """
     from distributed import as_completed
 
-    ref = resolve_model(model, trusted=trusted)
+    ref = resolve_model(model, trusted=trusted, runtime=runtime)
     scorer = options.scorer(load_verified(ref))
     for item in plan.inputs:
         scorer.check_schema(read_schema(item, scorer.column_types()), item.path)
@@ -86,7 +88,9 @@ def run_on_dask(
     return counts
 
 
-def resolve_model(model: LoadedModel | str | os.PathLike[str], *, trusted: bool) -> ModelRef:
+def resolve_model(
+    model: LoadedModel | str | os.PathLike[str], *, trusted: bool, runtime: str = "native"
+) -> ModelRef:
     """The model's directory on this machine and its manifest's digest. A registry URI is
     resolved here, once, so every task scores with the same version."""
     from modelcycle._internal.hashing import hash_file
@@ -108,7 +112,7 @@ def resolve_model(model: LoadedModel | str | os.PathLike[str], *, trusted: bool)
     directory = directory.resolve()
     manifest = directory / MANIFEST_FILE
     digest = hash_file(manifest) if manifest.is_file() else ""
-    return ModelRef(str(directory), digest, trusted)
+    return ModelRef(str(directory), digest, trusted, runtime)
 
 
 def load_verified(ref: ModelRef) -> LoadedModel:
@@ -116,7 +120,10 @@ def load_verified(ref: ModelRef) -> LoadedModel:
     from modelcycle.registry.model_format import load_model
 
     return load_model(
-        ref.directory, trusted=ref.trusted, manifest_digest=ref.manifest_digest or None
+        ref.directory,
+        trusted=ref.trusted,
+        manifest_digest=ref.manifest_digest or None,
+        runtime=ref.runtime,
     )
 
 

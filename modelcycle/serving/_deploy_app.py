@@ -24,13 +24,14 @@ if TYPE_CHECKING:
 __all__ = ["create_deployment_app", "registry_loader"]
 
 
-def registry_loader(*, trusted: bool = False) -> Loader:
-    """Load ``models:/NAME/VERSION`` from the platform in force, every digest verified."""
+def registry_loader(*, trusted: bool = False, runtime: str = "native") -> Loader:
+    """Load ``models:/NAME/VERSION`` from the platform in force, every digest verified, with
+    ``runtime`` (``onnx``: the version's ONNX twin; a version without one fails to load)."""
 
     def load(model: str, version: int) -> Any:
         from modelcycle import registry
 
-        return registry.load(f"models:/{model}/{version}", trusted=trusted)
+        return registry.load(f"models:/{model}/{version}", trusted=trusted, runtime=runtime)
 
     return load
 
@@ -41,6 +42,7 @@ def create_deployment_app(
     *,
     loader: Loader | None = None,
     trusted: bool = False,
+    runtime: str = "native",
     options: ServeOptions | None = None,
     listener: PredictionListener | None = None,
     on_shutdown: Callable[[], None] | None = None,
@@ -54,15 +56,19 @@ def create_deployment_app(
     prediction log). An app driven without a lifespan (tests) syncs when its caller calls
     ``app.state.sync.run_once()``.
 
+    ``runtime="onnx"`` serves every version from its ONNX twin. A version routed later that
+    has none is not swapped in: the sync logs why and the current routing goes on serving.
+
     Raises:
         NotFound: no such deployment, or a target that no longer resolves.
         IntegrityError: a version's files do not match their digests.
+        InvalidInput: ``runtime="onnx"`` and a routed version has no ONNX twin.
     """
     metrics = ServingMetrics()
     sync = DeploymentSync(
         service,
         name,
-        loader=loader or registry_loader(trusted=trusted),
+        loader=loader or registry_loader(trusted=trusted, runtime=runtime),
         metrics=metrics,
         poll_interval_s=poll_interval_s,
         flush_interval_s=flush_interval_s,

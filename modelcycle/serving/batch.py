@@ -85,6 +85,7 @@ def score_files(
     output_format: Format | None = None,
     trusted: bool = False,
     dask: str | None = None,
+    runtime: str = "native",
 ) -> BatchResult:
     """Score every row of a Parquet or CSV file, or of a directory of them, into new files.
 
@@ -110,6 +111,8 @@ def score_files(
             in ``.csv``, else Parquet.
         trusted: allow loading models whose format runs code (see ``registry.load``).
         dask: the address of a Dask scheduler (``tcp://host:8786``); one task per file.
+        runtime: ``native``, or ``onnx`` to score with the model's ONNX twin (no scikit-learn
+            in the process or on the workers); ignored for an already loaded model.
 
     Returns:
         The rows, files, time and output paths.
@@ -146,11 +149,15 @@ def score_files(
     run: Callable[[], list[int]]
     if dask is None:
         # Loaded before anything is created on disk: a bad model leaves no trace.
-        run = partial(_run_locally, _load(model, trusted=trusted), plan, options, advance)
+        loaded = _load(model, trusted=trusted, runtime=runtime)
+        run = partial(_run_locally, loaded, plan, options, advance)
     else:
         from modelcycle.serving._batch_dask import run_on_dask
 
-        run = partial(run_on_dask, dask, model, plan, options, trusted=trusted, on_rows=advance)
+        run = partial(
+            run_on_dask, dask, model, plan, options,
+            trusted=trusted, runtime=runtime, on_rows=advance,
+        )  # fmt: skip
     _batch_plan.prepare(plan)
     try:
         counts = run()
@@ -206,7 +213,9 @@ def _run_locally(
     ]
 
 
-def _load(model: LoadedModel | str | os.PathLike[str], *, trusted: bool) -> LoadedModel:
+def _load(
+    model: LoadedModel | str | os.PathLike[str], *, trusted: bool, runtime: str
+) -> LoadedModel:
     """The model itself, from the registry for a URI, else from a model directory."""
     from modelcycle.registry.model_format import LoadedModel, load_model
 
@@ -215,8 +224,8 @@ def _load(model: LoadedModel | str | os.PathLike[str], *, trusted: bool) -> Load
     if isinstance(model, str) and is_model_uri(model):
         from modelcycle.registry import load
 
-        return load(model, trusted=trusted)
-    return load_model(Path(model), trusted=trusted)
+        return load(model, trusted=trusted, runtime=runtime)
+    return load_model(Path(model), trusted=trusted, runtime=runtime)
 
 
 def is_model_uri(value: str) -> bool:

@@ -190,6 +190,7 @@ class ActiveRun:
         requirements: Sequence[str] | None = None,
         description: str | None = None,
         tags: Mapping[str, str] | None = None,
+        onnx: bool = False,
     ) -> ModelVersion:
         """Save ``model``, log it under this run's ``NAME/`` artifacts and register it as the next
         version of registered model ``name``, linked to this run, its commit and its inputs.
@@ -197,6 +198,8 @@ class ActiveRun:
         Args:
             input_example: a few input rows; the signature is inferred from them.
             flavor: ``sklearn``, ``onnx`` or ``pyfunc``; inferred when omitted.
+            onnx: also store an ONNX twin of a scikit-learn model, checked against
+                ``input_example``; ``modelcycle serve --runtime onnx`` runs it.
 
         Returns:
             The new version (``.name``, ``.version``).
@@ -215,6 +218,7 @@ class ActiveRun:
             requirements=requirements,
             description=description,
             tags=tags,
+            onnx=onnx,
         )
 
     def flush(self) -> None:

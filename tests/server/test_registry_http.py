@@ -229,3 +229,16 @@ def test_bad_input_gets_the_error_shape_and_stores_nothing(
             403,
             "PermissionDenied",
         )
+
+
+def test_a_model_with_its_onnx_twin_round_trips_through_the_server(sdk: LiveServer) -> None:
+    """The twin is a nested payload file (``onnx/model.onnx``): uploaded, digested and
+    downloaded like the others, and loadable with ``runtime="onnx"``."""
+    version = mc.registry.register_model(
+        _model(), "churn", input_example=_features().head(10), onnx=True
+    )
+    loaded = mc.registry.load(version.uri, runtime="onnx")
+    assert loaded.runtime == "onnx"
+    assert loaded.predict(_features()).tolist() == _model().predict(_features()).tolist()
+    files = registry_service().model_version_files("churn", version.version)
+    assert "onnx/model.onnx" in {item.path for item in files}

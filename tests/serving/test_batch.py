@@ -45,14 +45,16 @@ def customers(n: int, seed: int = 0) -> pd.DataFrame:
     )
 
 
-def save_classifier(directory: Path) -> Model:
-    """A numeric-signature classifier with string labels: the float-matrix fast path."""
+def save_classifier(directory: Path, *, onnx: bool = False) -> Model:
+    """A numeric-signature classifier with string labels: the float-matrix fast path; with
+    ``onnx``, saved with its ONNX twin."""
     from sklearn.linear_model import LogisticRegression
 
     train = customers(400, seed=99)[NUMERIC]
     labels = np.where(train["income"] + 0.02 * train["age"] > 3.8, "churn", "stay")
     path = directory / "classifier"
-    save_model(LogisticRegression().fit(train, labels), path, input_example=train.head(5))
+    model = LogisticRegression().fit(train, labels)
+    save_model(model, path, input_example=train.head(20), onnx=onnx)
     return Model(path, load_model(path))
 
 

@@ -160,3 +160,23 @@ def test_an_unreachable_scheduler_is_store_unavailable(
             classifier.path, source, tmp_path / "out.parquet", dask=f"dask://127.0.0.1:{port}"
         )
     assert not (tmp_path / "out.parquet").exists() and leftovers(tmp_path) == []
+
+
+def test_workers_score_with_the_onnx_twin_when_asked(scheduler: str, tmp_path: Path) -> None:
+    twin = save_classifier(tmp_path / "models", onnx=True)
+    frame = customers(200)
+    source = write_parquet(frame, tmp_path / "in.parquet")
+    loaded: list[str] = []
+    real = _batch_dask.load_verified
+
+    def spy(ref: _batch_dask.ModelRef) -> object:
+        loaded.append(ref.runtime)
+        return real(ref)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_batch_dask, "load_verified", spy)
+        score_files(twin.path, source, tmp_path / "out.parquet", dask=scheduler, runtime="onnx")
+    assert pd.read_parquet(tmp_path / "out.parquet")["prediction"].tolist() == expected(
+        twin, frame
+    )
+    assert loaded and set(loaded) == {"onnx"}

@@ -52,31 +52,22 @@ def test_not_a_model_is_refused(tmp_path: Path) -> None:
     assert bad_uri.exit_code == 2
 
 
-def test_an_alias_moved_while_loading_does_not_split_the_served_version(
-    classifier: Saved, regressor: Saved, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_an_alias_moved_after_resolving_does_not_split_the_served_version(
+    classifier: Saved, regressor: Saved, tmp_path: Path
 ) -> None:
-    """The version loaded here is the version pinned for the workers and the metrics, even
-    when the alias moves while the model loads."""
+    """The alias is resolved once and the pinned version is what the parent and the workers
+    load and the metrics are told, even when the alias moves in between."""
     import modelcycle as mc
-    from modelcycle import registry
-    from modelcycle.cli.serve import _resolve
+    from modelcycle.cli.serve import _load, _resolve
     from modelcycle.config import config_context
 
     with config_context(uri=str(tmp_path / "home")):
         mc.registry.register_model(classifier.path, "churn")
         mc.registry.register_model(regressor.path, "churn")
         mc.registry.set_alias("churn", "champion", 2)
-        real_load = registry.load
-
-        def load_then_move(uri: str, *, trusted: bool = False):
-            loaded = real_load(uri, trusted=trusted)
-            mc.registry.set_alias("churn", "champion", 1)
-            return loaded
-
-        monkeypatch.setattr(registry, "load", load_then_move)
-        target, model = _resolve(
-            "models:/churn@champion", name=None, trusted=False, max_body_mb=1.0
-        )
+        target = _resolve("models:/churn@champion", name=None, trusted=False, max_body_mb=1.0)
+        mc.registry.set_alias("churn", "champion", 1)
+        model = _load(target.uri, target.trusted, target.runtime)
     assert (target.uri, target.version) == ("models:/churn/2", "2")
     assert (
         model.predict(regressor.rows).tolist() == regressor.model.predict(regressor.rows).tolist()
@@ -86,7 +77,7 @@ def test_an_alias_moved_while_loading_does_not_split_the_served_version(
 def test_help_lists_the_options() -> None:
     result = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    for option in ("--host", "--port", "--workers", "--trusted", "--max-body-mb"):
+    for option in ("--host", "--port", "--workers", "--trusted", "--max-body-mb", "--runtime"):
         assert option in result.output
 
 
@@ -99,6 +90,15 @@ def _free_port() -> int:
 @contextmanager
 def _serving(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
     """``modelcycle serve ARGS`` on a free loopback port; yields its base URL once ready."""
+    with _serving_process(*args, env=env) as (url, _):
+        yield url
+
+
+@contextmanager
+def _serving_process(
+    *args: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """:func:`_serving`, yielding the server's process too."""
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "modelcycle", "serve", *args, "--port", str(port)],
@@ -121,7 +121,7 @@ def _serving(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
             if time.monotonic() > deadline:
                 pytest.fail("modelcycle serve did not become ready within 60 s")
             time.sleep(0.1)
-        yield url
+        yield url, process
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -202,3 +202,44 @@ def test_serves_a_registry_uri_with_two_workers(classifier: Saved, tmp_path: Pat
     expected = classifier.model.predict([list(ROW.values())]).tolist()
     assert response.json()["predictions"] == expected
     assert metadata["versions"] == ["2"]
+
+
+def test_serves_the_onnx_twin_without_loading_scikit_learn(tmp_path: Path) -> None:
+    """``--runtime onnx`` answers like the model, and the process maps no scikit-learn, SciPy
+    or pandas library (checked in /proc, so any import path counts)."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from modelcycle.registry.model_format import load_model, save_model
+    from tests.serving.conftest import _numeric_frame
+
+    frame = _numeric_frame(300, 0)
+    target = np.where(frame["income"] + 0.02 * frame["age"] > 3.8, "churn", "stay")
+    model_dir = tmp_path / "churn"
+    save_model(
+        LogisticRegression().fit(frame, target), model_dir, input_example=frame.head(20), onnx=True
+    )
+    rows = _numeric_frame(40, 3)
+    body = {"dataframe_split": {"columns": list(rows.columns), "data": rows.to_numpy().tolist()}}
+    args = (str(model_dir), "--runtime", "onnx", "--no-log-predictions")
+    with _serving_process(*args) as (url, process):
+        answer = httpx.post(f"{url}/invocations", json=body)
+        v2 = httpx.post(
+            f"{url}/v2/models/churn/infer",
+            json={"inputs": [{"name": "income", "shape": [1], "datatype": "FP64", "data": [1.0]}]},
+        )
+        maps = Path(f"/proc/{process.pid}/maps").read_text()
+    assert answer.status_code == 200
+    assert answer.json()["predictions"] == load_model(model_dir).predict(rows).tolist()
+    assert v2.status_code == 400 and "age" in v2.text  # still checked against the signature
+    assert "onnxruntime" in maps
+    for package in ("sklearn", "scipy", "pandas"):
+        assert f"site-packages/{package}/" not in maps, package
+
+
+def test_runtime_onnx_for_a_model_without_a_twin_is_refused(classifier: Saved) -> None:
+    result = CliRunner().invoke(app, ["serve", str(classifier.path), "--runtime", "onnx"])
+    assert result.exit_code == 2, result.output
+    assert "has no ONNX twin" in result.output and "Serving" not in result.output
+    unknown = CliRunner().invoke(app, ["serve", str(classifier.path), "--runtime", "tvm"])
+    assert unknown.exit_code == 2 and "'tvm' is not one of" in unknown.output

@@ -77,9 +77,14 @@ class OnnxFlavor:
             inputs.append((node.name, _TENSOR_TYPES[node.type]))
         outputs = session.get_outputs()
         proba = None
-        if len(outputs) > 1 and (
-            outputs[1].type in ("tensor(float)", "tensor(double)")
-            or outputs[1].type.startswith("seq(map(")
+        # An ONNX twin of a model without predict_proba may still carry a probability output.
+        if (
+            options.get("probabilities", True)
+            and len(outputs) > 1
+            and (
+                outputs[1].type in ("tensor(float)", "tensor(double)")
+                or outputs[1].type.startswith("seq(map(")
+            )
         ):
             proba = outputs[1].name
         return OnnxModel(session, inputs, outputs[0].name, proba, options.get("classes"))

@@ -1,0 +1,215 @@
+"""The ONNX twin: a scikit-learn model converted by skl2onnx when it is saved, so a server can
+answer with onnxruntime alone.
+
+Why it exists: importing scikit-learn 1.9 imports pandas, pyarrow and ``scipy.stats``, and skops
+imports pytest, so a process holding a skops-loaded estimator is ~250 MiB before it serves
+anything. The twin's graph needs NumPy and onnxruntime: ``modelcycle serve --runtime onnx`` runs
+in ~100 MiB and starts in half a second.
+
+A conversion is kept only when it answers like the model: on the stored input example every label
+is equal and every probability or regression value agrees within a tolerance. A float64 graph is
+tried first (it agrees to ~1e-12); converters without float64 kernels (tree ensembles) fall back to
+float32. The twin's file is listed in the manifest with its digest, like every payload file.
+
+What the check cannot promise: tree ensembles compare their thresholds in float32 in ONNX, so a
+row within float32 rounding of a split can fall on the other side, and exactly tied class
+probabilities may break the other way. The check on the example catches a converter that is
+wrong, not those rare rows; that is why the twin is opt-in and ``native`` stays the default.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from modelcycle.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from modelcycle.registry.flavors import Flavor
+    from modelcycle.registry.signature import Signature
+
+TWIN_DIR = "onnx"
+"""The twin's directory inside the model directory (it holds the onnx flavor's ``model.onnx``)."""
+TWIN_PATH = f"{TWIN_DIR}/model.onnx"
+RUNTIMES = ("native", "onnx")
+"""What a model directory can be loaded with: its own flavor, or its ONNX twin."""
+
+_TOLERANCE = {"float64": (1e-7, 1e-9), "float32": (1e-4, 1e-5)}
+"""(relative, absolute) agreement required of values per graph precision; labels must be equal."""
+
+
+class OnnxTwin(BaseModel):
+    """What the manifest records of a model's ONNX twin."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    """The graph's payload path (``onnx/model.onnx``)."""
+    dtype: Literal["float64", "float32"]
+    """The precision the graph computes in."""
+    options: dict[str, Any]
+    """The onnx flavor's options: class labels and whether probabilities are served."""
+    max_difference: float
+    """The largest absolute difference from the model's own answers on the input example."""
+    converter: str
+    """The converter that wrote it (``skl2onnx==X``)."""
+
+    @field_validator("path")
+    @classmethod
+    def _where_written(cls, value: str) -> str:
+        if value != TWIN_PATH:
+            raise ValueError(f"an ONNX twin lives at {TWIN_PATH}, not {value!r}")
+        return value
+
+
+def write_onnx_twin(
+    flavor: Flavor,
+    model: Any,
+    directory: Path,
+    signature: Signature | None,
+    example: pd.DataFrame | None,
+) -> OnnxTwin:
+    """Convert ``model`` into ``directory/onnx/model.onnx`` and check it against ``example``.
+
+    Args:
+        flavor: the flavor the model is saved with; only ``sklearn`` converts.
+        example: the input example, already checked against ``signature``.
+
+    Raises:
+        InvalidInput: the model is not a scikit-learn one, has no input example or a
+            non-numeric signature, skl2onnx is missing or cannot convert it, or the graph
+            answers differently from the model (the message gives the difference).
+    """
+    if flavor.name != "sklearn":
+        raise InvalidInput(
+            f"onnx=True converts scikit-learn models; this is a {flavor.name} model",
+            details={"flavor": flavor.name, "problem": "onnx_twin"},
+        )
+    if signature is None or example is None or example.empty:
+        raise InvalidInput(
+            "onnx=True needs an input_example: the ONNX twin is checked against the model's "
+            "own predictions on it before it is kept",
+            details={"problem": "onnx_twin"},
+        )
+    non_numeric = [column for column in signature.inputs if not column.is_numeric]
+    if non_numeric:
+        raise InvalidInput(
+            f"onnx=True needs numeric inputs (one float tensor); column "
+            f"{non_numeric[0].name!r} is {non_numeric[0].dtype}",
+            details={"column": non_numeric[0].name, "problem": "onnx_twin"},
+        )
+    try:
+        import skl2onnx
+    except ImportError as exc:
+        raise InvalidInput(
+            "onnx=True needs skl2onnx and onnxruntime: pip install 'modelcycle[onnx]'",
+            details={"problem": "onnx_twin"},
+        ) from exc
+
+    native_labels = flavor.predict(model, example)
+    native_proba = flavor.predict_proba(model, example)
+    options = {"classes": flavor.classes(model), "probabilities": native_proba is not None}
+    target = directory / TWIN_DIR
+    failures = []
+    for dtype in ("float64", "float32"):
+        target.mkdir(exist_ok=True)
+        try:
+            graph = _convert(model, len(signature.inputs), dtype, native_proba is not None)
+            difference = _compare(
+                graph, target, options, example, native_labels, native_proba, dtype
+            )
+        except _Disagrees as exc:
+            failures.append(f"{dtype}: {exc}")
+            continue
+        except Exception as exc:  # noqa: BLE001 - skl2onnx and onnxruntime raise many types
+            failures.append(f"{dtype}: {type(exc).__name__}: {str(exc)[:300]}")
+            continue
+        return OnnxTwin(
+            path=TWIN_PATH,
+            dtype=dtype,  # type: ignore[arg-type]
+            options=options,
+            max_difference=difference,
+            converter=f"skl2onnx=={skl2onnx.__version__}",
+        )
+    for leftover in target.iterdir():
+        leftover.unlink()
+    target.rmdir()
+    raise InvalidInput(
+        f"the {type(model).__qualname__} could not be converted to an ONNX twin that answers "
+        f"like it: {'; '.join(failures)}",
+        details={"problem": "onnx_twin", "attempts": failures},
+    )
+
+
+class _Disagrees(Exception):
+    """The graph converted and ran, but its answers differ from the model's."""
+
+
+def _convert(model: Any, width: int, dtype: str, classifier_proba: bool) -> Any:
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+
+    tensor = DoubleTensorType if dtype == "float64" else FloatTensorType
+    # Probabilities as one float tensor, not skl2onnx's default list of {class: p} maps:
+    # one array per call instead of a dict per row.
+    options = {id(model): {"zipmap": False}} if classifier_proba else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return convert_sklearn(
+            model, initial_types=[("input", tensor([None, width]))], options=options
+        )
+
+
+def _compare(
+    graph: Any,
+    target: Path,
+    options: dict[str, Any],
+    example: pd.DataFrame,
+    native_labels: np.ndarray,
+    native_proba: np.ndarray | None,
+    dtype: str,
+) -> float:
+    """Write ``graph`` into ``target``, run it as the onnx flavor would serve it and return the
+    largest difference from the native answers; raise ``_Disagrees`` beyond the tolerance."""
+    import numpy as np
+
+    from modelcycle.registry.flavors import get_flavor
+
+    runtime = get_flavor("onnx")
+    runtime.save(graph, target)
+    loaded = runtime.load(target, options)
+    labels = runtime.predict(loaded, example)
+    relative, absolute = _TOLERANCE[dtype]
+    if native_labels.dtype.kind in "fc":
+        if not np.allclose(labels, native_labels, rtol=relative, atol=absolute):
+            raise _Disagrees(f"predictions differ by up to {_largest(labels, native_labels):g}")
+        difference = _largest(labels, native_labels)
+    else:
+        mismatched = np.flatnonzero(np.asarray(labels) != np.asarray(native_labels))
+        if mismatched.size:
+            row = int(mismatched[0])
+            raise _Disagrees(
+                f"{mismatched.size} of {len(native_labels)} labels differ (row {row}: "
+                f"{labels[row]!r} vs {native_labels[row]!r})"
+            )
+        difference = 0.0
+    if native_proba is not None:
+        proba = runtime.predict_proba(loaded, example)
+        if proba is None or proba.shape != native_proba.shape:
+            raise _Disagrees("the graph gives no probabilities of the model's shape")
+        if not np.allclose(proba, native_proba, rtol=0, atol=max(absolute, 1e-6)):
+            raise _Disagrees(f"probabilities differ by up to {_largest(proba, native_proba):g}")
+        difference = max(difference, _largest(proba, native_proba))
+    return difference
+
+
+def _largest(got: Any, expected: Any) -> float:
+    import numpy as np
+
+    return float(np.max(np.abs(np.asarray(got, dtype="float64") - expected), initial=0.0))
