@@ -212,25 +212,60 @@ def _tensor(tensor: Any, index: int) -> tuple[str, np.ndarray]:
         )
     if not isinstance(data, list):
         raise InvalidInput(f"{where}: data must be an array", details={"input": name})
-    try:
-        # A value beyond the datatype's range (1e10 as FP16) is the client's error, not a warning.
-        with np.errstate(over="raise"):
-            array = np.asarray(data, dtype=dtype)
-    except (ValueError, TypeError, OverflowError, FloatingPointError) as exc:
-        raise InvalidInput(
-            f"{where}: its data do not fit the datatype {datatype}: {exc}",
-            details={"input": name, "datatype": datatype},
-        ) from None
-    if datatype == "BYTES" and array.size and not all(isinstance(v, str) for v in array.flat):
-        raise InvalidInput(
-            f"{where}: BYTES data must be strings", details={"input": name, "datatype": datatype}
-        )
+    array = _typed(data, datatype, dtype, where, name)
     if array.size != math.prod(shape):
         raise InvalidInput(
             f"{where}: shape {shape} needs {math.prod(shape)} values but data holds {array.size}",
             details={"input": name, "shape": shape, "values": int(array.size)},
         )
     return name, array.reshape(shape)
+
+
+_JSON_KINDS = {"BOOL": "b", "BYTES": "U"}
+"""The numpy kind JSON values must parse to for a datatype; integers take ``i`` (and integral
+``f``: ``2.0``), floats ``i`` or ``f``. Anything else would be converted silently by numpy
+(``"x"`` as BOOL is True, ``1.5`` as INT64 is 1, ``"1"`` as FP64 is 1.0), so it is refused."""
+
+
+def _typed(data: list[Any], datatype: str, dtype: Any, where: str, name: str) -> np.ndarray:
+    """``data`` as ``dtype``, refused unless its JSON values are of the datatype's kind."""
+    details = {"input": name, "datatype": datatype}
+    try:
+        parsed = np.asarray(data)
+        kind = parsed.dtype.kind
+        if datatype in _JSON_KINDS:
+            expected = "booleans" if datatype == "BOOL" else "strings"
+            if parsed.size and kind != _JSON_KINDS[datatype]:
+                raise InvalidInput(f"{where}: {datatype} data must be {expected}", details=details)
+            return parsed.astype(dtype)
+        integer = datatype.startswith(("INT", "UINT"))
+        if parsed.size and (
+            kind not in "iuf" or (integer and kind == "f" and not _integral(parsed))
+        ):
+            wanted = "integers" if integer else "numbers"
+            raise InvalidInput(
+                f"{where}: {datatype} data must be {wanted}, got {parsed.dtype.name} values",
+                details=details,
+            )
+        # A value beyond the datatype's range (1e10 as FP16, 300 as UINT8) is the client's
+        # error, not a wrapped-around value or a warning.
+        with np.errstate(over="raise", invalid="raise"):
+            if integer and kind in "iu":
+                info = np.iinfo(dtype)
+                if parsed.size and (parsed.min() < info.min or parsed.max() > info.max):
+                    raise OverflowError(f"values outside [{info.min}, {info.max}]")
+            return parsed.astype(dtype, copy=False)
+    except InvalidInput:
+        raise
+    except (ValueError, TypeError, OverflowError, FloatingPointError) as exc:
+        raise InvalidInput(
+            f"{where}: its data do not fit the datatype {datatype}: {exc}", details=details
+        ) from None
+
+
+def _integral(values: np.ndarray) -> bool:
+    finite = np.isfinite(values)
+    return bool(finite.all() and (values == np.round(values)).all())
 
 
 def _id(value: Any) -> str | None:

@@ -164,6 +164,36 @@ V2_BAD: dict[str, tuple[str, Any, int, list[str]]] = {
         400,
         ["'x'", "FP16", "overflow"],
     ),
+    "text as BOOL": (
+        "/v2/models/churn/infer",
+        {"inputs": [{"name": "x", "shape": [1], "datatype": "BOOL", "data": ["x"]}]},
+        400,
+        ["'x'", "BOOL data must be booleans"],
+    ),
+    "a fraction as INT64": (
+        "/v2/models/churn/infer",
+        {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "INT64", "data": [1, 1.5, 2]}]},
+        400,
+        ["'x'", "INT64 data must be integers"],
+    ),
+    "a number written as text in FP64": (
+        "/v2/models/churn/infer",
+        {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP64", "data": ["1", "2", "3"]}]},
+        400,
+        ["'x'", "FP64 data must be numbers"],
+    ),
+    "an integer beyond UINT8": (
+        "/v2/models/churn/infer",
+        {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "UINT8", "data": [1, 300, 2]}]},
+        400,
+        ["'x'", "UINT8", "[0, 255]"],
+    ),
+    "numbers as BYTES": (
+        "/v2/models/churn/infer",
+        {"inputs": [{"name": "x", "shape": [1], "datatype": "BYTES", "data": [1]}]},
+        400,
+        ["'x'", "BYTES data must be strings"],
+    ),
     "matrix of the wrong width": (
         "/v2/models/churn/infer",
         {"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP64", "data": [1, 2]}]},
