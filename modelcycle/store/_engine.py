@@ -15,7 +15,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 
-from modelcycle.errors import AlreadyExists, ModelcycleError, NotFound, StoreUnavailable
+from modelcycle.errors import (
+    AlreadyExists,
+    InvalidInput,
+    ModelcycleError,
+    NotFound,
+    StoreUnavailable,
+)
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 # Checkpoint the WAL every ~40 MB instead of every ~4 MB: each checkpoint syncs the database
@@ -85,6 +91,13 @@ def translate_errors() -> Iterator[None]:
             ) from exc
         raise AlreadyExists(
             f"a row with the same key already exists: {message}", details={"driver": message}
+        ) from exc
+    except sa_exc.DataError as exc:
+        # A value the database cannot hold (NUL in text, a number out of range, text longer
+        # than its column on PostgreSQL) that no check before the write caught: the caller's.
+        message = str(exc.orig).strip()
+        raise InvalidInput(
+            f"the store cannot hold a value given: {message}", details={"driver": message}
         ) from exc
     except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
         message = str(exc.orig) if getattr(exc, "orig", None) is not None else str(exc)
