@@ -5,6 +5,11 @@ and only counts rows, so the request path pays no conversion. The writer thread 
 records by UTC day and by the shape of their inputs, and builds one Arrow table per group with
 one call per column (``np.concatenate`` / one ``pa.array``), never one table per request.
 
+Numpy columns (numbers, bools, strings) become Arrow arrays from their buffers, not through
+``pa.array``: pyarrow's first ``pa.array`` imports pandas (~43 MiB) to ask whether its argument
+is a Series, and a server answering from numpy arrays loads pandas for nothing else. Python lists,
+object arrays of anything but strings, and DataFrames still go through ``pa.array``.
+
 Inputs whose columns differ between requests are unified per day: the groups' tables are
 concatenated with Arrow's permissive promotion (a column a request did not send is null, ``int``
 meeting ``float`` becomes ``float``). When two groups cannot be unified (a column that is a number
@@ -24,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from modelcycle.errors import InvalidInput
 
 if TYPE_CHECKING:
+    import numpy as np
     import pyarrow as pa
 
 MAX_REQUEST_ID_LENGTH = 128
@@ -203,21 +209,23 @@ def _group_table(group: Sequence[Record], deployment: str) -> pa.Table:
     counts = np.fromiter((r.rows for r in group), dtype=np.int64, count=len(group))
     total = int(counts.sum())
     starts = np.cumsum(counts) - counts
-    owner = pa.array(np.repeat(np.arange(len(group)), counts))  # row → its request
+    owner = _from_numpy(np.repeat(np.arange(len(group), dtype=np.int64), counts))  # its request
 
-    def per_request(values: list[Any], type_: pa.DataType) -> pa.Array:
-        return pa.array(values, type=type_).take(owner)
+    def per_request(values: list[Any], type_: pa.DataType, dtype: Any = None) -> pa.Array:
+        """One value per request, repeated for its rows: strings, or numbers of numpy ``dtype``."""
+        array = _strings(values) if dtype is None else _numeric(np.array(values, dtype=dtype))
+        return (pa.array(values, type=type_) if array is None else array).take(owner)
 
     columns: dict[str, pa.Array] = {
         "request_id": per_request([r.request_id for r in group], pa.string()),
-        "row": pa.array(np.arange(total, dtype=np.int32) - np.repeat(starts, counts)),
-        "time": per_request([r.time_ms for r in group], pa.int64()).cast(
+        "row": _from_numpy(np.arange(total, dtype=np.int32) - np.repeat(starts, counts)),
+        "time": per_request([r.time_ms for r in group], pa.int64(), np.int64).cast(
             pa.timestamp("ms", tz="UTC")
         ),
-        "deployment": pa.repeat(pa.scalar(deployment, pa.string()), total),
+        "deployment": per_request([deployment] * len(group), pa.string()),
         "model_name": per_request([r.model_name for r in group], pa.string()),
         "model_version": per_request([r.model_version for r in group], pa.string()),
-        "latency_ms": per_request([r.latency_ms for r in group], pa.float64()),
+        "latency_ms": per_request([r.latency_ms for r in group], pa.float64(), np.float64),
     }
     inputs = _inputs_table(group)
     for name, column in zip(inputs.column_names, inputs.columns, strict=True):
@@ -243,14 +251,13 @@ def _inputs_table(group: Sequence[Record]) -> pa.Table:
 def _column(parts: list[Any]) -> pa.Array:
     """One column from the requests' pieces: concatenated by numpy when they are arrays."""
     import numpy as np
-    import pyarrow as pa
 
     if all(isinstance(p, np.ndarray) and p.dtype.kind != "O" for p in parts):
-        return pa.array(np.concatenate(parts) if len(parts) > 1 else parts[0])
+        return _from_numpy(np.concatenate(parts) if len(parts) > 1 else parts[0])
     values = itertools.chain.from_iterable(
         p.tolist() if isinstance(p, np.ndarray) else p for p in parts
     )
-    return pa.array(list(values))
+    return _from_python(list(values))
 
 
 def _predictions(parts: list[Any]) -> pa.Array:
@@ -263,10 +270,75 @@ def _predictions(parts: list[Any]) -> pa.Array:
     if all(a.ndim == 1 or (a.ndim == 2 and a.shape[1] == 1) for a in arrays):
         flat = [a.reshape(-1) for a in arrays]
         if all(a.dtype.kind != "O" for a in flat):
-            return pa.array(np.concatenate(flat))
-        return pa.array(list(itertools.chain.from_iterable(a.tolist() for a in flat)))
+            return _from_numpy(np.concatenate(flat))
+        return _from_python(list(itertools.chain.from_iterable(a.tolist() for a in flat)))
     widths = {a.shape[1] for a in arrays if a.ndim == 2}
     if all(a.ndim == 2 for a in arrays) and len(widths) == 1 and arrays[0].dtype.kind in "fiub":
         stacked = np.concatenate(arrays)
-        return pa.FixedSizeListArray.from_arrays(pa.array(stacked.reshape(-1)), widths.pop())
+        return pa.FixedSizeListArray.from_arrays(_from_numpy(stacked.reshape(-1)), widths.pop())
     return pa.array(list(itertools.chain.from_iterable(a.tolist() for a in arrays)))
+
+
+# -- Arrow arrays without pyarrow's pandas shim ---------------------------------------------------
+# Each returns exactly what ``pa.array`` returns for the same values (type, values, NaN kept as a
+# value, not null), or None / a ``pa.array`` call where it cannot be sure of that.
+
+
+def _from_numpy(values: np.ndarray) -> pa.Array:
+    """``pa.array(values)``, from the buffers when ``values`` holds numbers, bools or strings."""
+    import pyarrow as pa
+
+    array = _numeric(values)
+    if array is None and values.dtype.kind == "U" and values.ndim == 1:
+        # pa.array ends a numpy string at its first NUL character: leave those to it.
+        items = values.tolist()
+        if not any("\x00" in item for item in items):
+            array = _strings(items)
+    return pa.array(values) if array is None else array
+
+
+def _from_python(values: list[Any]) -> pa.Array:
+    """``pa.array(values)``, from the buffers when every value is a string."""
+    import pyarrow as pa
+
+    array = _strings(values) if values and all(isinstance(v, str) for v in values) else None
+    return pa.array(values) if array is None else array
+
+
+def _numeric(values: np.ndarray) -> pa.Array | None:
+    """A 1-D numpy array of numbers or bools as Arrow, sharing its memory where numpy's layout
+    is Arrow's; None for anything else (a masked array, byte-swapped or ``longdouble`` values)."""
+    import numpy as np
+    import pyarrow as pa
+
+    dtype = values.dtype
+    if values.ndim != 1 or isinstance(values, np.ma.MaskedArray) or not dtype.isnative:
+        return None
+    if dtype.kind == "b":
+        bits = np.packbits(values, bitorder="little")
+        return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
+    if dtype.kind in "iuf" and dtype.itemsize <= 8:
+        data = np.require(values, requirements="CA")  # contiguous and aligned: a view's copy
+        return pa.Array.from_buffers(
+            pa.from_numpy_dtype(dtype), len(data), [None, pa.py_buffer(data)]
+        )
+    return None
+
+
+def _strings(values: Sequence[str]) -> pa.Array | None:
+    """Strings as an Arrow ``string`` array (32-bit offsets); None when they are not all
+    encodable as UTF-8 (lone surrogates) or hold 2 GiB or more, which ``pa.array`` handles (or
+    refuses) its own way."""
+    import numpy as np
+    import pyarrow as pa
+
+    try:
+        encoded = [value.encode("utf-8") for value in values]
+    except UnicodeEncodeError:
+        return None
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
+    if offsets[-1] > np.iinfo(np.int32).max:
+        return None
+    buffers = [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(b"".join(encoded))]
+    return pa.Array.from_buffers(pa.string(), len(encoded), buffers)

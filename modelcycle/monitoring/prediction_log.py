@@ -364,10 +364,20 @@ class PredictionLogger:
 
 def _import_writer_modules() -> None:
     """Import what the writer needs now, at start-up: a first import inside the writer thread
-    while the interpreter exits (draining at exit) fails, as modules such as pyarrow register
-    exit handlers of their own when imported (pyarrow imports pandas on first conversion)."""
+    while the interpreter exits (draining at exit) fails when the module registers an exit
+    handler of its own, as ``concurrent.futures.thread`` does ("can't register atexit after
+    shutdown").
+
+    pandas is not imported here: numpy and Arrow inputs are converted without it (see
+    :mod:`~modelcycle.monitoring._predlog_records`), so a server answering from numpy arrays
+    never loads it. It is still imported when needed: a DataFrame input means pandas is loaded
+    already, and pyarrow imports it on its first ``pa.array`` of Python lists, which then works at
+    exit too, as ``concurrent.futures.thread`` (the module pandas brings that registers an exit
+    handler) is imported here.
+    """
+    import concurrent.futures.thread  # noqa: F401
+
     import numpy  # noqa: F401
-    import pandas  # noqa: F401
     import pyarrow  # noqa: F401
     import pyarrow.compute  # noqa: F401
     import pyarrow.parquet  # noqa: F401
