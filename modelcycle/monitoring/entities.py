@@ -10,10 +10,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["PredictionLogStats"]
+__all__ = ["PROMETHEUS_COUNTERS", "PROMETHEUS_GAUGES", "PredictionLogStats"]
 
-_PROMETHEUS_COUNTERS = (
+# What the inference server's /metrics shows of each logger, as modelcycle_prediction_log_<name>
+# (counters with _total), labelled by deployment: (field, help text).
+PROMETHEUS_COUNTERS = (
     ("accepted_rows", "Rows accepted onto the prediction log's queue."),
+    ("accepted_requests", "Requests accepted onto the prediction log's queue."),
     ("written_rows", "Rows written to Parquet files and indexed in the store."),
     ("written_files", "Prediction log files written and indexed."),
     ("dropped_rows", "Rows refused because the queue was full or the logger closed."),
@@ -21,7 +24,7 @@ _PROMETHEUS_COUNTERS = (
     ("failed_rows", "Rows lost because their file could not be written or indexed."),
     ("write_errors", "Failed attempts to write or index a file, retries included."),
 )
-_PROMETHEUS_GAUGES = (
+PROMETHEUS_GAUGES = (
     ("queued_rows", "Rows waiting on the prediction log's queue."),
     ("in_flight_rows", "Rows the prediction log's writer is writing now."),
 )
@@ -52,26 +55,3 @@ class PredictionLogStats(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump()
-
-    def to_prometheus(self, prefix: str = "modelcycle_prediction_log") -> str:
-        """The counters in the Prometheus text format, labelled by deployment, for an app's
-        ``/metrics`` to append to its own (this module imports no Prometheus library)."""
-        label = '{deployment="' + _escape(self.deployment) + '"}'
-        lines: list[str] = []
-        for name, text in _PROMETHEUS_COUNTERS:
-            lines += [
-                f"# HELP {prefix}_{name}_total {text}",
-                f"# TYPE {prefix}_{name}_total counter",
-                f"{prefix}_{name}_total{label} {getattr(self, name)}",
-            ]
-        for name, text in _PROMETHEUS_GAUGES:
-            lines += [
-                f"# HELP {prefix}_{name} {text}",
-                f"# TYPE {prefix}_{name} gauge",
-                f"{prefix}_{name}{label} {getattr(self, name)}",
-            ]
-        return "\n".join(lines) + "\n"
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

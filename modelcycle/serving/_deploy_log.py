@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from modelcycle.serving._deploy_spec import NAME_LENGTH
 
 if TYPE_CHECKING:
+    from modelcycle.monitoring.entities import PredictionLogStats
     from modelcycle.monitoring.prediction_log import PredictionLogger
     from modelcycle.serving.app import PredictionEvent
     from modelcycle.store import Store
@@ -61,6 +62,12 @@ class DeploymentLog:
             latency_ms=event.latency_s * 1000.0,
             time_ms=int(event.timestamp * 1000),
         )
+
+    def stats(self) -> list[PredictionLogStats]:
+        """The counters of the deployment's log, and of its shadow log once one was needed;
+        the app shows them on ``/metrics``."""
+        loggers = [self.primary] if self.shadow is None else [self.primary, self.shadow]
+        return [logger.stats() for logger in loggers]
 
     def close(self) -> None:
         """Write what is queued and stop the writers."""

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import anyio.to_thread
 import numpy as np
@@ -58,7 +58,17 @@ from modelcycle.serving.handle import ModelHandle, ModelRouter, ServedModel, Sta
 from modelcycle.serving.metrics import CONTENT_TYPE, ServingMetrics
 from modelcycle.serving.payloads import parse_csv, parse_invocations, parse_v2
 
-__all__ = ["PredictionEvent", "PredictionListener", "ServeOptions", "build_app", "create_app"]
+if TYPE_CHECKING:
+    from modelcycle.monitoring.entities import PredictionLogStats
+
+__all__ = [
+    "CountingListener",
+    "PredictionEvent",
+    "PredictionListener",
+    "ServeOptions",
+    "build_app",
+    "create_app",
+]
 
 MIB = 1024 * 1024
 
@@ -112,6 +122,14 @@ class PredictionListener(Protocol):
     def __call__(self, event: PredictionEvent) -> None: ...
 
 
+@runtime_checkable
+class CountingListener(PredictionListener, Protocol):
+    """A listener that counts what it wrote and lost (the prediction log): its counters are
+    shown on ``/metrics``."""
+
+    def stats(self) -> Sequence[PredictionLogStats]: ...
+
+
 def create_app(
     model: ServedModel,
     *,
@@ -150,6 +168,8 @@ def build_app(
     around the server's life (a deployment's sync thread).
     """
     endpoints = _Endpoints(router, metrics, options or ServeOptions(), listener)
+    if isinstance(listener, CountingListener):
+        metrics.watch_prediction_log(listener.stats)
     routes = [
         Route("/invocations", endpoints.invocations, methods=["POST"]),
         Route("/v2/models/{name}/infer", endpoints.infer, methods=["POST"]),

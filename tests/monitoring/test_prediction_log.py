@@ -379,13 +379,17 @@ def test_bad_read_arguments_are_refused(store: Store) -> None:
 
 
 def test_stats_render_for_prometheus(store: Store, make_logger: MakeLogger) -> None:
+    from modelcycle.serving.metrics import ServingMetrics
+
     logger = make_logger(store, "churn")
     logger.log("r", "churn", 1, one_row(0), [0], 1.0)
     assert logger.flush()
-    text = logger.stats().to_prometheus()
-    assert 'modelcycle_prediction_log_written_rows_total{deployment="churn"} 1\n' in text
+    metrics = ServingMetrics()
+    metrics.watch_prediction_log(lambda: [logger.stats()])
+    text = metrics.render().decode()
+    assert 'modelcycle_prediction_log_written_rows_total{deployment="churn"} 1.0\n' in text
     assert "# TYPE modelcycle_prediction_log_dropped_rows_total counter" in text
-    assert 'modelcycle_prediction_log_queued_rows{deployment="churn"} 0' in text
+    assert 'modelcycle_prediction_log_queued_rows{deployment="churn"} 0.0' in text
 
 
 @pytest.mark.slow
