@@ -9,7 +9,7 @@ every alias move, request and approval. A refused promotion exits with ``GateFai
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -336,6 +336,14 @@ def export(
             "from a source you trust.",
         ),
     ] = False,
+    runtime: Annotated[
+        Literal["native", "onnx"],
+        typer.Option(
+            "--runtime",
+            help="onnx: the image serves the model's ONNX twin (modelcycle serve --runtime "
+            "onnx) and installs onnxruntime instead of scikit-learn, SciPy and skops.",
+        ),
+    ] = "native",
     as_json: JsonFlag = False,
 ) -> None:
     """Export a model for serving: a Docker build context (Dockerfile, pinned requirements, the
@@ -352,7 +360,9 @@ def export(
     if docker is not None:
         written["docker"] = [
             str(p)
-            for p in mc.registry.export_docker(model_uri, docker, port=port, trusted=trusted)
+            for p in mc.registry.export_docker(
+                model_uri, docker, port=port, trusted=trusted, runtime=runtime
+            )
         ]
     if k8s is not None:
         written["k8s"] = [

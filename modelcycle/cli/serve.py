@@ -197,8 +197,7 @@ def serve_model(
     err_console().print(
         f"Serving [bold]{target.name}[/] version {target.version or 'unversioned'} "
         f"({model.flavor}, {runtime} runtime, {inputs} inputs) on http://{host}:{port} with "
-        f"{workers} "
-        f"worker{'s' if workers > 1 else ''}",
+        f"{workers} worker{'s' if workers > 1 else ''}",
         highlight=False,
     )
     if workers == 1:

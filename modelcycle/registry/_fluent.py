@@ -602,17 +602,24 @@ def card(name: str, version: int, format: str = "markdown") -> str:
 
 
 def export_docker(
-    model_uri: str, dest: str | os.PathLike[str], *, port: int = 8080, trusted: bool = False
+    model_uri: str,
+    dest: str | os.PathLike[str],
+    *,
+    port: int = 8080,
+    trusted: bool = False,
+    runtime: str = "native",
 ) -> list[Path]:
     """Write a Docker build context for serving ``model_uri`` under ``dest``; returns its files.
 
     ``trusted`` is needed for a flavor that runs code when loaded (pyfunc), as for ``load``.
+    ``runtime="onnx"`` builds a lean image serving the version's ONNX twin (no scikit-learn).
     """
     from modelcycle.registry.export import write_docker_context
 
     return write_docker_context(
-        local_path(model_uri), Path(dest), model_uri=model_uri, port=port, trusted=trusted
-    )
+        local_path(model_uri), Path(dest),
+        model_uri=model_uri, port=port, trusted=trusted, runtime=runtime,
+    )  # fmt: skip
 
 
 def export_k8s(

@@ -22,7 +22,12 @@ from typing import Any
 
 from modelcycle._internal.hashing import hash_file
 from modelcycle.errors import AlreadyExists, InvalidInput, PermissionDenied
-from modelcycle.registry.model_format import MANIFEST_FILE, ModelManifest, verify_model_dir
+from modelcycle.registry.model_format import (
+    MANIFEST_FILE,
+    ModelManifest,
+    runtime_requirements,
+    verify_model_dir,
+)
 
 __all__ = ["write_docker_context", "write_k8s_manifests"]
 
@@ -40,6 +45,7 @@ def write_docker_context(
     port: int = 8080,
     overwrite: bool = False,
     trusted: bool = False,
+    runtime: str = "native",
 ) -> list[Path]:
     """Write a Docker build context that serves the model in ``model_dir``.
 
@@ -56,6 +62,8 @@ def write_docker_context(
         overwrite: replace the files this writes in a non-empty ``dest``.
         trusted: allow a model whose flavor runs code when loaded (``pyfunc``); the image's
             server then starts with ``--trusted``.
+        runtime: ``onnx`` serves the model's ONNX twin (``--runtime onnx``) and installs only
+            onnxruntime and NumPy of its pins: no scikit-learn, SciPy or skops in the image.
 
     Returns:
         The files written, sorted.
@@ -64,7 +72,8 @@ def write_docker_context(
         AlreadyExists: ``dest`` is not empty and ``overwrite`` is false.
         IntegrityError: the model directory does not match its manifest.
         PermissionDenied: the model needs ``trusted=True``.
-        InvalidInput: ``port`` is not a TCP port.
+        InvalidInput: ``port`` is not a TCP port, or ``runtime`` is unknown or ``onnx`` for a
+            model without a twin.
     """
     from modelcycle import __version__
     from modelcycle.registry.flavors import get_flavor
@@ -73,7 +82,8 @@ def write_docker_context(
     dest = Path(dest)
     _check_dest(dest, overwrite)
     manifest = verify_model_dir(model_dir)
-    needs_trust = get_flavor(manifest.flavor).requires_trust
+    pins = runtime_requirements(manifest, runtime)
+    needs_trust = runtime == "native" and get_flavor(manifest.flavor).requires_trust
     if needs_trust and not trusted:
         raise PermissionDenied(
             f"the model is a {manifest.flavor} model, which runs code when loaded; export it "
@@ -85,10 +95,12 @@ def write_docker_context(
     try:
         shutil.copytree(model_dir, scratch / "model")
         verify_model_dir(scratch / "model", manifest_digest=hash_file(model_dir / MANIFEST_FILE))
-        requirements = [*manifest.requirements, f"modelcycle[server]=={__version__}"]
+        requirements = [*pins, f"modelcycle[server]=={__version__}"]
         (scratch / "requirements.txt").write_text("\n".join(requirements) + "\n")
         (scratch / "Dockerfile").write_text(
-            _dockerfile(manifest, model_uri=model_uri, port=port, trusted=needs_trust)
+            _dockerfile(
+                manifest, model_uri=model_uri, port=port, trusted=needs_trust, runtime=runtime
+            )
         )
         (scratch / ".dockerignore").write_text(_DOCKERIGNORE)
         written = [dest / path.relative_to(scratch) for path in _files(scratch)]
@@ -170,7 +182,9 @@ def write_k8s_manifests(
     return sorted(written)
 
 
-def _dockerfile(manifest: ModelManifest, *, model_uri: str, port: int, trusted: bool) -> str:
+def _dockerfile(
+    manifest: ModelManifest, *, model_uri: str, port: int, trusted: bool, runtime: str
+) -> str:
     major_minor = ".".join(manifest.python_version.split(".")[:2])
     command = ["modelcycle", "serve", MODEL_DIR_IN_IMAGE, "--host", "0.0.0.0", "--port", str(port)]
     match = _MODEL_URI_NAME.match(model_uri)
@@ -178,6 +192,8 @@ def _dockerfile(manifest: ModelManifest, *, model_uri: str, port: int, trusted: 
         command += ["--name", match.group(1)]
     if trusted:
         command.append("--trusted")
+    if runtime != "native":
+        command += ["--runtime", runtime]
     probe = (
         "import urllib.request; "
         f"urllib.request.urlopen('http://127.0.0.1:{port}/v2/health/ready', timeout=4)"
@@ -189,7 +205,8 @@ FROM python:{major_minor}-slim
 
 LABEL org.opencontainers.image.title="{_label(model_uri)}" \\
       io.modelcycle.model-uri="{_label(model_uri)}" \\
-      io.modelcycle.flavor="{manifest.flavor}"
+      io.modelcycle.flavor="{manifest.flavor}" \\
+      io.modelcycle.runtime="{runtime}"
 
 ENV PYTHONDONTWRITEBYTECODE=1 \\
     PYTHONUNBUFFERED=1 \\

@@ -47,6 +47,7 @@ __all__ = [
     "ModelManifest",
     "load_model",
     "read_manifest",
+    "runtime_requirements",
     "save_model",
     "verify_model_dir",
 ]
@@ -405,11 +406,7 @@ def load_model(
     """
     from modelcycle.registry.flavors import get_flavor
 
-    if runtime not in RUNTIMES:
-        raise InvalidInput(
-            f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}",
-            details={"runtime": runtime, "known": list(RUNTIMES)},
-        )
+    _check_runtime(runtime)
     directory = Path(path)
     manifest = verify_model_dir(directory, manifest_digest=manifest_digest)
     if runtime == "onnx":
@@ -437,13 +434,7 @@ def _load_twin(directory: Path, manifest: ModelManifest) -> LoadedModel:
     """The verified directory's ONNX twin, loaded by the onnx flavor."""
     from modelcycle.registry.flavors import get_flavor
 
-    twin = manifest.onnx_twin
-    if twin is None:
-        raise InvalidInput(
-            f"the model in {directory} has no ONNX twin; save or register it with onnx=True "
-            "(scikit-learn models with numeric inputs), or serve it with --runtime native",
-            details={"runtime": "onnx", "path": str(directory)},
-        )
+    twin = _require_twin(manifest, f"the model in {directory}")
     if twin.path not in manifest.digests:
         raise IntegrityError(
             f"the manifest of {directory} names an ONNX twin at {twin.path} but lists no "
@@ -503,6 +494,41 @@ def _signature(given: Signature | dict[str, Any] | None, example: Any) -> Signat
     if example is None:
         return None
     return infer_signature(example)
+
+
+def runtime_requirements(manifest: ModelManifest, runtime: str) -> list[str]:
+    """The manifest's pins a process needs to serve the model with ``runtime``: all of them
+    natively; for ``onnx``, those of onnxruntime and NumPy only (no scikit-learn, SciPy, skops).
+
+    Raises:
+        InvalidInput: an unknown runtime, or ``onnx`` for a model without a twin.
+    """
+    from modelcycle.registry.flavors import get_flavor
+
+    _check_runtime(runtime)
+    if runtime == "native":
+        return list(manifest.requirements)
+    _require_twin(manifest, "the model")
+    needed = {_requirement_name(line) for line in get_flavor("onnx").requirements(None)}
+    return [line for line in manifest.requirements if _requirement_name(line) in needed]
+
+
+def _check_runtime(runtime: str) -> None:
+    if runtime not in RUNTIMES:
+        raise InvalidInput(
+            f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}",
+            details={"runtime": runtime, "known": list(RUNTIMES)},
+        )
+
+
+def _require_twin(manifest: ModelManifest, what: str) -> OnnxTwin:
+    if manifest.onnx_twin is None:
+        raise InvalidInput(
+            f"{what} has no ONNX twin; save or register it with onnx=True (scikit-learn "
+            "models with numeric inputs), or use the native runtime",
+            details={"runtime": "onnx"},
+        )
+    return manifest.onnx_twin
 
 
 def _merge_requirements(flavor_pins: list[str], extra: list[str]) -> list[str]:

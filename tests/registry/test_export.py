@@ -132,6 +132,38 @@ def test_docker_context_of_a_pyfunc_needs_trust(tmp_path: Path) -> None:
     assert entrypoint[-1] == "--trusted"
 
 
+def test_docker_context_of_the_onnx_twin_installs_no_scikit_learn(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"a": np.arange(20.0), "b": np.arange(20.0) % 3})
+    model = LogisticRegression().fit(frame, (frame["a"] > 9).astype(int))
+    save_model(model, tmp_path / "model", input_example=frame.head(), onnx=True)
+    dest = tmp_path / "ctx"
+    write_docker_context(tmp_path / "model", dest, model_uri="models:/churn/3", runtime="onnx")
+
+    requirements = (dest / "requirements.txt").read_text().splitlines()
+    assert {line.split("==")[0] for line in requirements} == {
+        "numpy", "onnxruntime", "modelcycle[server]"
+    }  # fmt: skip
+    assert set(requirements[:-1]) <= set(read_manifest(tmp_path / "model").requirements)
+    steps = _instructions((dest / "Dockerfile").read_text())
+    [entrypoint] = [json.loads(args) for kind, args in steps if kind == "ENTRYPOINT"]
+    assert entrypoint[-4:] == ["--name", "churn", "--runtime", "onnx"]
+    assert any(kind == "LABEL" and 'io.modelcycle.runtime="onnx"' in a for kind, a in steps)
+    # What the image's entrypoint loads, loaded the same way here.
+    assert load_model(dest / "model", runtime="onnx").predict(frame).tolist() == (
+        model.predict(frame).tolist()
+    )
+
+
+def test_docker_context_of_a_missing_twin_or_runtime_is_refused(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(InvalidInput, match="has no ONNX twin"):
+        write_docker_context(model_dir, tmp_path / "ctx", model_uri="m", runtime="onnx")
+    with pytest.raises(InvalidInput, match="unknown runtime 'gpu'"):
+        write_docker_context(model_dir, tmp_path / "ctx", model_uri="m", runtime="gpu")
+    assert not (tmp_path / "ctx").exists()
+
+
 def test_k8s_manifests_are_valid_objects(tmp_path: Path) -> None:
     written = write_k8s_manifests(tmp_path / "k8s", name="churn", image="reg.local/churn:3")
     assert [p.name for p in written] == ["deployment.yaml", "hpa.yaml", "service.yaml"]
