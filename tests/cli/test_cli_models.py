@@ -17,7 +17,7 @@ Invoke = Callable[..., Result]
 pytest.importorskip("skops")
 
 
-def _register(name: str = "churn", c: float = 1.0) -> int:
+def _register(name: str = "churn", c: float = 1.0, *, onnx: bool = False) -> int:
     import pandas as pd
     from sklearn.linear_model import LogisticRegression
 
@@ -26,7 +26,7 @@ def _register(name: str = "churn", c: float = 1.0) -> int:
     model = LogisticRegression(C=c).fit(x, y)
     with mc.start_run(experiment="cli") as run:
         run.log_metric("auc", 0.8)
-        version = run.log_model(model, name, input_example=x.head(2))
+        version = run.log_model(model, name, input_example=x.head(2), onnx=onnx)
     return version.version
 
 
@@ -149,6 +149,23 @@ def test_export_docker_and_k8s(invoke: Invoke, tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "Accepted forms" in bad.stderr
     people = invoke("models", "export", "models:/churn/1", "--docker", str(tmp_path / "ctx2"))
     assert "docker build" in people.stdout
+    lean = invoke(
+        "models", "export", "models:/churn/1", "--docker", str(tmp_path / "x"), "--runtime", "onnx"
+    )  # fmt: skip
+    assert lean.exit_code == 2 and "has no ONNX twin" in lean.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_export_of_the_onnx_twin(invoke: Invoke, tmp_path: Path) -> None:
+    _register(onnx=True)
+    result = invoke(
+        "models", "export", "models:/churn/1", "--docker", str(tmp_path / "ctx"),
+        "--runtime", "onnx",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    pins = (tmp_path / "ctx" / "requirements.txt").read_text()
+    assert "onnxruntime==" in pins and "scikit-learn" not in pins and "skops" not in pins
+    assert '"--runtime", "onnx"' in (tmp_path / "ctx" / "Dockerfile").read_text()
 
 
 class _Doubler:
