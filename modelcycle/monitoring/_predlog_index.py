@@ -39,7 +39,12 @@ class IndexedFile:
 
 
 def insert_files(store: Store, deployment: str, files: Sequence[tuple[Any, str]]) -> None:
-    """Index written files (``(unit, relative path)`` pairs) in one transaction."""
+    """Index written files (``(unit, relative path)`` pairs) in one transaction.
+
+    Idempotent: paths already indexed are skipped, so a retry after a commit whose answer was
+    lost (the connection dropped after the server committed) succeeds instead of failing on
+    the unique path and leaving the caller to delete files the index names.
+    """
     created = now_ms()
     rows = [
         (
@@ -56,7 +61,21 @@ def insert_files(store: Store, deployment: str, files: Sequence[tuple[Any, str]]
         for unit, path in files
     ]
     with store.write() as connection:
-        insert_rows(connection, prediction_files, _COLUMNS, rows)
+        present = _present(connection, [path for _, path in files])
+        insert_rows(
+            connection, prediction_files, _COLUMNS, [r for r in rows if r[2] not in present]
+        )
+
+
+def indexed_paths(store: Store, paths: Sequence[str]) -> set[str]:
+    """Which of ``paths`` the index names."""
+    with store.read() as connection:
+        return _present(connection, paths)
+
+
+def _present(connection: Any, paths: Sequence[str]) -> set[str]:
+    column = prediction_files.c.path
+    return set(connection.execute(select(column).where(column.in_(list(paths)))).scalars())
 
 
 def files_query(deployment: str | None, since_ms: int | None, until_ms: int | None) -> Select[Any]:

@@ -318,11 +318,29 @@ class PredictionLogger:
         if written and not self._twice(
             lambda: _predlog_index.insert_files(self._store, self.deployment, written), "index"
         ):
-            for _, path in written:
-                self._remove_quietly(path)
-            failed += sum(unit.rows for unit, _ in written)
-            written = []
+            written, lost = self._settle_unindexed(written)
+            failed += lost
         return [unit for unit, _ in written], failed
+
+    def _settle_unindexed(
+        self, written: list[tuple[Unit, str]]
+    ) -> tuple[list[tuple[Unit, str]], int]:
+        """After indexing failed twice: the files the index names anyway (a commit whose answer
+        was lost) stay written; the others are removed, as nothing will ever read them, and
+        their rows count as failed. When the index cannot even be asked, every file stays on
+        disk (an unindexed file is an orphan at worst; removing an indexed one would lose rows
+        the index promises) and every row counts as failed."""
+        try:
+            indexed = _predlog_index.indexed_paths(self._store, [path for _, path in written])
+        except Exception as exc:
+            self._note_error(exc)
+            _log.warning("prediction log: cannot tell which files were indexed: %s", exc)
+            return [], sum(unit.rows for unit, _ in written)
+        kept = [(unit, path) for unit, path in written if path in indexed]
+        lost = [(unit, path) for unit, path in written if path not in indexed]
+        for _, path in lost:
+            self._remove_quietly(path)
+        return kept, sum(unit.rows for unit, _ in lost)
 
     def _twice(self, action: Callable[[], object], what: str) -> bool:
         """Run ``action``, retrying once after a pause; count each failure."""

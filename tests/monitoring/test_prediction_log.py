@@ -262,6 +262,52 @@ def test_an_index_failing_twice_removes_the_files_and_counts_the_rows(
     assert _parquet_files(store) == []  # no orphan files left behind
 
 
+def test_an_index_commit_whose_answer_was_lost_keeps_its_files(
+    store: Store, make_logger: MakeLogger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database committed the index rows but the connection dropped before saying so:
+    whether the retry succeeds (the insert skips indexed paths) or fails the same way, the
+    files stay and their rows count as written, so the index never names a removed file."""
+    logger = make_logger(store, flush_interval_s=3600)
+    real = _predlog_index.insert_files
+
+    def commit_then_lose_the_answer(*args: Any) -> None:
+        real(*args)
+        raise StoreUnavailable("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(_predlog_index, "insert_files", commit_then_lose_the_answer)
+    logger.log("a", "churn", 1, one_row(0), [0], 1.0, DAY0)
+    assert logger.flush()
+    monkeypatch.setattr(_predlog_index, "insert_files", real)
+    logger.log("b", "churn", 1, one_row(1), [1], 1.0, DAY0)
+    assert logger.flush()
+
+    stats = logger.stats()
+    assert (stats.written_rows, stats.failed_rows, stats.write_errors) == (2, 0, 2)
+    frame = MonitoringService(store).predictions()
+    assert sorted(frame["request_id"]) == ["a", "b"]
+    assert len(_parquet_files(store)) == 2
+
+
+def test_an_index_that_cannot_be_asked_leaves_the_files_as_orphans(
+    store: Store, make_logger: MakeLogger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logger = make_logger(store, flush_interval_s=3600)
+
+    def unavailable(*args: Any) -> Any:
+        raise StoreUnavailable("database down")
+
+    monkeypatch.setattr(_predlog_index, "insert_files", unavailable)
+    monkeypatch.setattr(_predlog_index, "indexed_paths", unavailable)
+    logger.log("a", "churn", 1, one_row(0), [0], 1.0, DAY0)
+    assert logger.flush()
+
+    stats = logger.stats()
+    assert (stats.written_rows, stats.failed_rows, stats.write_errors) == (0, 1, 3)
+    assert len(_parquet_files(store)) == 1  # unindexed, so never read; not deleted blindly
+    assert MonitoringService(store).predictions().empty
+
+
 def test_values_arrow_cannot_type_fail_alone(store: Store, make_logger: MakeLogger) -> None:
     logger = make_logger(store, flush_interval_s=3600)
     logger.log("good", "churn", 1, one_row(0), [0], 1.0, DAY0)
