@@ -106,14 +106,14 @@ class MonitoringService:
             self._store, deployment, since_ms, until_ms, newest_first=limit is not None
         )
         tables: list[pa.Table] = []
-        collected = 0
+        newest = None if limit is None else _NewestTimes(limit)
         for entry in indexed:
-            if limit is not None and collected >= limit:
-                if entry.max_time < _kth_newest(tables, limit):
-                    break  # this file and every later one is older than the rows kept
+            if newest is not None and newest.full and entry.max_time < newest.oldest:
+                break  # this file and every later one is older than the rows kept
             table = _in_range(self.files.read(entry.path), since_ms, until_ms)
             tables.append(table)
-            collected += table.num_rows
+            if newest is not None:
+                newest.add(table)
         frame = _concat(tables)
         if frame is None or frame.empty:
             return _empty_frame(with_labels)
@@ -229,12 +229,33 @@ def _in_range(table: pa.Table, since_ms: int | None, until_ms: int | None) -> pa
     return table
 
 
-def _kth_newest(tables: list[pa.Table], k: int) -> int:
-    """The time (ms) of the ``k``-th most recent row read so far."""
-    import numpy as np
+class _NewestTimes:
+    """The times (ms) of the ``k`` most recent rows read so far. Each file's times are merged in
+    once and only ``k`` are kept, so deciding where to stop costs O(rows read), not a pass over
+    every row already read for each further file."""
 
-    times = np.concatenate([t["time"].cast("int64").to_numpy() for t in tables])
-    return int(np.partition(times, len(times) - k)[len(times) - k])
+    def __init__(self, k: int) -> None:
+        import numpy as np
+
+        self._k = k
+        self._kept = np.empty(0, dtype=np.int64)
+
+    def add(self, table: pa.Table) -> None:
+        import numpy as np
+
+        merged = np.concatenate([self._kept, table["time"].cast("int64").to_numpy()])
+        if len(merged) > self._k:
+            merged = np.partition(merged, len(merged) - self._k)[len(merged) - self._k :]
+        self._kept = merged
+
+    @property
+    def full(self) -> bool:
+        return len(self._kept) >= self._k
+
+    @property
+    def oldest(self) -> int:
+        """The ``k``-th most recent time: a file wholly older adds nothing to the result."""
+        return int(self._kept.min())
 
 
 def _concat(tables: list[pa.Table]) -> pd.DataFrame | None:

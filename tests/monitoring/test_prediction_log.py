@@ -346,10 +346,15 @@ def test_limit_keeps_the_most_recent_rows(store: Store, make_logger: MakeLogger)
         logger.log(f"r{i:02d}", "churn", 1, one_row(i), [0], 1.0, DAY0 + i * 1000)
     assert logger.flush()
 
-    frame = MonitoringService(store).predictions(limit=7, with_labels=False)
+    service = MonitoringService(store)
+    opened: list[str] = []
+    read = service.files.read
+    service.files.read = lambda path, *a: opened.append(path) or read(path, *a)  # type: ignore[method-assign]
+    frame = service.predictions(limit=7, with_labels=False)
 
     assert frame["request_id"].tolist() == [f"r{i}" for i in range(33, 40)]
     assert "label" not in frame.columns
+    assert len(opened) == 2  # the 10 newest rows hold the 7 asked for: older files stay shut
 
 
 def test_concurrent_loggers_lose_nothing(store: Store, make_logger: MakeLogger) -> None:
