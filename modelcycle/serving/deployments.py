@@ -148,13 +148,7 @@ class DeploymentService:
             raise InvalidInput(f"limit must be from 1 to {MAX_LIST}, got {limit}")
         with self._store.read() as connection:
             row = rows.deployment_row(connection, name)
-            found = connection.execute(
-                select(deployment_revisions)
-                .where(deployment_revisions.c.deployment_id == row.id)
-                .order_by(deployment_revisions.c.revision.desc())
-                .limit(limit)
-            ).all()
-        return [rows.revision_record(r) for r in found]
+            return _revisions(connection, row.id, limit)
 
     def resolve_targets(self, routing: Routing) -> dict[str, tuple[str, int]]:
         """Target URI → ``(model name, version)`` it names now: aliases and stages resolved.
@@ -537,9 +531,12 @@ class DeploymentService:
         ``window_s`` seconds (every replica added), canary progress and recent history."""
         window = parse_positive(window_s, "--window")
         since = self._clock() - int(window * 1000)
+        # One snapshot for the row, its traffic and its history; the registry resolves targets
+        # in between, and the canary's step is read by the row's id, not its name again.
         with self._store.read() as connection:
             row = rows.deployment_row(connection, name)
             found = traffic.since(connection, row.id, since)
+            history = _revisions(connection, row.id, HISTORY_SHOWN)
         deployment = rows.deployment_record(row)
         routing = deployment.routing
         pinned = self._resolve_quietly(routing)
@@ -554,9 +551,11 @@ class DeploymentService:
         canary = None
         if routing.canary is not None and routing.canary.target in resolved:
             model = next(s["model"] for s in shares if s["target"] == routing.canary.target)
-            step = self.step_traffic(
-                name, deployment.revision, model, resolved[routing.canary.target]
-            )
+            with self._store.read() as connection:
+                step = traffic.of_step(
+                    connection, row.id, deployment.revision, model,
+                    resolved[routing.canary.target],
+                )  # fmt: skip
             canary = canary_progress(routing.canary, step)
         return DeploymentStatus(
             deployment=deployment,
@@ -566,8 +565,19 @@ class DeploymentService:
             traffic=traffic.by_version(found, window),
             replicas=len({r.replica for r in found}),
             canary=canary,
-            history=self.history(name, limit=HISTORY_SHOWN),
+            history=history,
         )
+
+
+def _revisions(connection: Any, deployment_id: int, limit: int) -> list[DeploymentRevision]:
+    """The newest ``limit`` revisions of a deployment, newest first."""
+    found = connection.execute(
+        select(deployment_revisions)
+        .where(deployment_revisions.c.deployment_id == deployment_id)
+        .order_by(deployment_revisions.c.revision.desc())
+        .limit(limit)
+    ).all()
+    return [rows.revision_record(r) for r in found]
 
 
 _services: dict[Any, DeploymentService] = {}
