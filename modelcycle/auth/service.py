@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
 from modelcycle._internal.clock import now_ms
 from modelcycle.auth import _audit, _hashing, _tokens
@@ -410,18 +410,15 @@ def _keep_an_admin(connection: Connection, row: Any, change: str) -> None:
     then manage users through the API (the store's command line still could)."""
     if row.role != Role.ADMIN.value or row.disabled:
         return
-    others = connection.execute(
-        select(func.count())
-        .select_from(users)
-        .where(
-            and_(
-                users.c.role == Role.ADMIN.value,
-                users.c.disabled.is_(False),
-                users.c.id != row.id,
-            )
-        )
-    ).scalar_one()
-    if others == 0:
+    # The enabled admins' rows are locked until the change commits (FOR UPDATE; SQLite's write
+    # transactions are serialised anyway): two admins demoting each other at once on
+    # PostgreSQL would otherwise each see the other still enabled, and both succeed.
+    admins = connection.execute(
+        select(users.c.id)
+        .where(and_(users.c.role == Role.ADMIN.value, users.c.disabled.is_(False)))
+        .with_for_update()
+    ).scalars()
+    if not any(admin != row.id for admin in admins):
         raise InvalidInput(
             f"{change} would leave no enabled admin; make another user admin first",
             details={"user": row.name},

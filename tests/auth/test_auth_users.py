@@ -113,6 +113,40 @@ def test_the_last_enabled_admin_is_kept(auth: AuthService, make_user: MakeUser) 
     assert auth.set_role("second", "admin").role is Role.ADMIN  # unchanged role is fine
 
 
+def test_two_admins_demoting_each_other_at_once_leave_one(
+    auth: AuthService, make_user: MakeUser, store: Store
+) -> None:
+    """While one transaction demotes ``a`` (not yet committed), demoting ``b`` waits for it
+    and then sees that ``b`` is the last enabled admin. Without the row locks, PostgreSQL
+    would let both through and leave no admin."""
+    import threading
+
+    from modelcycle.auth import service as auth_service
+
+    make_user("a", "admin")
+    make_user("b", "admin")
+    outcome: list[BaseException | User] = []
+    with store.write() as connection:
+        row = connection.execute(select(users).where(users.c.name == "a")).one()
+        auth_service._keep_an_admin(connection, row, "making 'a' viewer")
+        connection.execute(users.update().where(users.c.id == row.id).values(role="viewer"))
+
+        def demote_b() -> None:
+            try:
+                outcome.append(auth.set_role("b", "viewer"))
+            except BaseException as exc:  # noqa: BLE001 - the test inspects it
+                outcome.append(exc)
+
+        other = threading.Thread(target=demote_b)
+        other.start()
+        other.join(timeout=1.0)
+        assert other.is_alive() and outcome == []  # waiting for the first change to commit
+    other.join(timeout=30)
+    [result] = outcome
+    assert isinstance(result, InvalidInput) and "no enabled admin" in str(result)
+    assert {u.name: u.role for u in auth.list_users()} == {"a": Role.VIEWER, "b": Role.ADMIN}
+
+
 def test_disable_and_enable_are_idempotent(auth: AuthService, make_user: MakeUser) -> None:
     make_user("root", "admin")
     make_user("bob")
