@@ -165,15 +165,7 @@ class AuthService:
             InvalidInput: the role is unknown, or this would leave no enabled admin.
             NotFound: there is no such user.
         """
-        checked_role = Role.parse(role)
-        with self._store.write() as connection:
-            row = _require_user(connection, name)
-            if checked_role is not Role.ADMIN:
-                _keep_an_admin(connection, row, f"making {name!r} {checked_role.value}")
-            connection.execute(
-                update(users).where(users.c.id == row.id).values(role=checked_role.value)
-            )
-            return _user_record(_require_user(connection, name))
+        return self.update_user(name, role=role)
 
     def disable_user(self, name: str) -> User:
         """Disable ``name``: every token of theirs stops working at once (and works again if
@@ -183,11 +175,7 @@ class AuthService:
             InvalidInput: ``name`` is the last enabled admin.
             NotFound: there is no such user.
         """
-        with self._store.write() as connection:
-            row = _require_user(connection, name)
-            _keep_an_admin(connection, row, f"disabling {name!r}")
-            connection.execute(update(users).where(users.c.id == row.id).values(disabled=True))
-            return _user_record(_require_user(connection, name))
+        return self.update_user(name, disabled=True)
 
     def enable_user(self, name: str) -> User:
         """Enable a disabled user again; their tokens that are not revoked work again.
@@ -195,9 +183,32 @@ class AuthService:
         Raises:
             NotFound: there is no such user.
         """
+        return self.update_user(name, disabled=False)
+
+    def update_user(
+        self, name: str, *, role: Role | str | None = None, disabled: bool | None = None
+    ) -> User:
+        """Change ``name``'s role and whether they are disabled, together, in one transaction
+        (what is not given stays); with neither, the user as they are.
+
+        Raises:
+            InvalidInput: the role is unknown, or the change would leave no enabled admin.
+            NotFound: there is no such user.
+        """
+        checked_role = None if role is None else Role.parse(role)
+        changes: dict[str, Any] = {}
+        if checked_role is not None:
+            changes["role"] = checked_role.value
+        if disabled is not None:
+            changes["disabled"] = disabled
         with self._store.write() as connection:
             row = _require_user(connection, name)
-            connection.execute(update(users).where(users.c.id == row.id).values(disabled=False))
+            if disabled is True:
+                _keep_an_admin(connection, row, f"disabling {name!r}")
+            elif checked_role is not None and checked_role is not Role.ADMIN:
+                _keep_an_admin(connection, row, f"making {name!r} {checked_role.value}")
+            if changes:
+                connection.execute(update(users).where(users.c.id == row.id).values(**changes))
             return _user_record(_require_user(connection, name))
 
     # -- tokens ------------------------------------------------------------------------------

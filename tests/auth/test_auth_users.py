@@ -147,6 +147,22 @@ def test_two_admins_demoting_each_other_at_once_leave_one(
     assert {u.name: u.role for u in auth.list_users()} == {"a": Role.VIEWER, "b": Role.ADMIN}
 
 
+def test_role_and_disabled_change_together_or_not_at_all(
+    auth: AuthService, make_user: MakeUser
+) -> None:
+    make_user("root", "admin")
+    make_user("bob", "editor")
+    changed = auth.update_user("bob", role="admin", disabled=True)
+    assert (changed.role, changed.disabled) == (Role.ADMIN, True)
+    with pytest.raises(InvalidInput, match="no enabled admin"):
+        auth.update_user("root", role="viewer", disabled=False)
+    assert auth.get_user("root").role is Role.ADMIN
+    assert auth.update_user("bob") == auth.get_user("bob")  # nothing asked, nothing changed
+    with pytest.raises(InvalidInput, match="unknown role|role"):
+        auth.update_user("bob", role="owner", disabled=False)
+    assert auth.get_user("bob").disabled  # the refused call changed nothing
+
+
 def test_disable_and_enable_are_idempotent(auth: AuthService, make_user: MakeUser) -> None:
     make_user("root", "admin")
     make_user("bob")

@@ -90,6 +90,12 @@ def test_admin_reads_audit_and_manages_users(sqlite_server: LiveServer) -> None:
         assert created.status_code == 201
         token = created.json()["token"]
         assert admin.patch("/users/nina", json={"role": "editor"}).json()["role"] == "editor"
+        both = admin.patch("/users/nina", json={"role": "viewer", "disabled": True}).json()
+        assert (both["role"], both["disabled"]) == ("viewer", True)
+        assert admin.patch("/users/nina", json={"disabled": False}).json()["disabled"] is False
+        refused = admin.patch("/users/admin", json={"role": "editor", "disabled": True})
+        assert refused.status_code == 400 and "no enabled admin" in refused.text
+        assert admin.patch("/users/ghost", json={}).status_code == 404
         tokens = admin.get("/users/nina/tokens").json()["tokens"]
         assert len(tokens) == 1
         revoked = admin.delete(f"/users/nina/tokens/{tokens[0]['token_id']}")

@@ -56,14 +56,7 @@ def get_user(name: UserName, auth: AuthDep) -> RecordResponse:
 
 @router.patch("/{name}", response_model=User, summary="Change a user's role, or disable them")
 def update_user(name: UserName, body: UserUpdate, auth: AuthDep) -> RecordResponse:
-    user = auth.get_user(name)
-    if body.role is not None:
-        user = auth.set_role(name, body.role)
-    if body.disabled is True:
-        user = auth.disable_user(name)
-    elif body.disabled is False:
-        user = auth.enable_user(name)
-    return RecordResponse(user)
+    return RecordResponse(auth.update_user(name, role=body.role, disabled=body.disabled))
 
 
 @router.get("/{name}/tokens", response_model=TokenPage, summary="A user's tokens (no secrets)")
