@@ -103,16 +103,26 @@ def _unpack(
 ) -> None:
     data = memoryview(objects.get_bytes(pack))
     for entry, target in members:
-        assert entry.offset is not None  # a packed row always has one (see _ingest)
-        content = data[entry.offset : entry.offset + entry.size]
-        actual = hash_bytes(content)
-        if actual != entry.digest or len(content) != entry.size:
-            raise IntegrityError(
-                f"file {entry.path!r} in pack {pack} hashes to {actual}, not {entry.digest}",
-                details={"path": entry.path, "pack": pack, "digest": entry.digest},
-            )
         with open(staging.joinpath(target), "xb") as out:
-            out.write(content)
+            out.write(cut_from_pack(data, entry))
+
+
+def cut_from_pack(data: memoryview | bytes, entry: StoredFile) -> memoryview | bytes:
+    """``entry``'s bytes out of its pack's ``data``, checked against the file's own digest, so
+    a manifest row pointing at the wrong offset is caught too.
+
+    Raises:
+        IntegrityError: the slice does not hash to the file's digest or is cut short.
+    """
+    assert entry.offset is not None  # a packed row always has one (see _ingest)
+    content = data[entry.offset : entry.offset + entry.size]
+    actual = hash_bytes(content)
+    if actual != entry.digest or len(content) != entry.size:
+        raise IntegrityError(
+            f"file {entry.path!r} in pack {entry.pack} hashes to {actual}, not {entry.digest}",
+            details={"path": entry.path, "pack": entry.pack, "digest": entry.digest},
+        )
+    return content
 
 
 def _target(path: str) -> PurePosixPath:

@@ -29,7 +29,7 @@ from modelcycle.data._queries import (
     versions,
 )
 from modelcycle.data._refs import check_name, parse_ref
-from modelcycle.data._restore import restore
+from modelcycle.data._restore import cut_from_pack, restore
 from modelcycle.data.entities import (
     Dataset,
     DatasetDiff,
@@ -264,6 +264,41 @@ class DataService:
     def files(self, ref: str) -> list[DatasetFile]:
         """The manifest of a version: path, digest and size of each file, by path."""
         return [DatasetFile(path=f.path, digest=f.digest, size=f.size) for f in self._files(ref)]
+
+    def stored_file(self, ref: str, path: str) -> StoredFile:
+        """Where one file of a version is stored: its own object (``pack`` is None), or a slice
+        of a pack (small files). One row read by its key, whatever the version's size.
+
+        Raises:
+            NotFound: no such version, or the version has no file at ``path``.
+        """
+        from modelcycle.errors import NotFound
+
+        name, version = parse_ref(ref)
+        with self._store.read() as connection:
+            version_id = version_row(connection, name, version).id
+            row = connection.execute(
+                select(dataset_files).where(
+                    dataset_files.c.version_id == version_id, dataset_files.c.path == path
+                )
+            ).first()
+        if row is None:
+            raise NotFound(
+                f"dataset {ref} has no file {path!r}; list its files to see them",
+                details={"ref": ref, "path": path},
+            )
+        return StoredFile(row.path, row.digest, row.size, row.pack, row.pack_offset)
+
+    def packed_bytes(self, item: StoredFile) -> bytes:
+        """A packed file's bytes: its pack read whole (verified), the file cut out and checked
+        against its own digest, as a checkout does.
+
+        Raises:
+            IntegrityError: the pack or the file's slice does not match its digest.
+        """
+        if item.pack is None:
+            raise InvalidInput(f"file {item.path!r} is stored as its own object, not in a pack")
+        return bytes(cut_from_pack(memoryview(self._store.objects.get_bytes(item.pack)), item))
 
     def _files(self, ref: str) -> list[StoredFile]:
         name, version = parse_ref(ref)

@@ -329,6 +329,31 @@ def test_duplicate_small_files_are_packed_once(
     assert (out / "one").read_bytes() == (out / "two").read_bytes() == b"same bytes"
 
 
+def test_one_file_is_found_by_its_path_and_cut_from_its_pack_verified(
+    service: DataService, store: Store, tmp_path: Path
+) -> None:
+    from sqlalchemy import update
+
+    from modelcycle.store.tables import dataset_files
+
+    _tree(tmp_path / "src", {"a": b"small a", "b": b"small b", "big": b"3" * LARGE})
+    service.add(tmp_path / "src", name="one")
+
+    small = service.stored_file("one@1", "b")
+    assert small.pack is not None and service.packed_bytes(small) == b"small b"
+    assert service.stored_file("one@1", "big").pack is None  # its own object: streamed
+    with pytest.raises(NotFound, match="has no file 'nope'"):
+        service.stored_file("one@1", "nope")
+    with pytest.raises(NotFound):
+        service.stored_file("one@9", "b")
+    with store.write() as connection:  # a row pointing at the wrong slice of the pack
+        connection.execute(
+            update(dataset_files).where(dataset_files.c.path == "b").values(pack_offset=0)
+        )
+    with pytest.raises(IntegrityError, match="'b' in pack"):
+        service.packed_bytes(service.stored_file("one@1", "b"))
+
+
 def test_a_tampered_path_cannot_escape_the_destination(
     service: DataService, store: Store, tmp_path: Path
 ) -> None:

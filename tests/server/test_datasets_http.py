@@ -100,9 +100,11 @@ def test_bad_dataset_references(sdk: DataService, server: LiveServer) -> None:
     with pytest.raises(InvalidInput, match="not available through a modelcycle server yet"):
         mc.data.add(pd.DataFrame({"x": [2]}), "churn")
     with server.client() as admin:
+        no_file = admin.get("/datasets/churn/versions/1/files/nope.csv")
         missing = admin.get("/datasets/churn/versions/7")
         bad = admin.get("/datasets/churn/versions/0")
         unknown = admin.get("/lineage", params={"target": "nobody@1"})
+    assert no_file.status_code == 404 and "has no file 'nope.csv'" in no_file.text
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "NotFound"
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "InvalidInput"
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "NotFound"

@@ -14,7 +14,6 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel
 
-from modelcycle._internal.hashing import hash_bytes
 from modelcycle.data._refs import check_name
 from modelcycle.data.entities import (
     Dataset,
@@ -24,7 +23,6 @@ from modelcycle.data.entities import (
     LineageGraph,
 )
 from modelcycle.data.service import DataService
-from modelcycle.errors import IntegrityError, NotFound
 from modelcycle.server._json import RecordResponse
 from modelcycle.server._pages import page_of
 from modelcycle.server.deps import ServicesDep, role_by_method
@@ -85,28 +83,14 @@ def list_datasets(
 def download_file(
     name: DatasetName, version: VersionNumber, path: str, service: DataDep
 ) -> Response:
-    # _files, not files: a small file may live inside a pack, at an offset.
-    found = [f for f in service._files(f"{name}@{version}") if f.path == path]
-    if not found:
-        raise NotFound(
-            f"dataset {name}@{version} has no file {path!r}; GET its files to list them",
-            details={"ref": f"{name}@{version}", "path": path},
-        )
-    item, objects = found[0], service.store.objects
-    if item.pack is None or item.offset is None:
-        return stream_object(objects, item.digest, item.size, path)
-    # Packs hold only small files: the pack is read whole (verified), the file cut out and
-    # hashed against its own digest, as a local checkout does.
-    data = objects.get_bytes(item.pack)[item.offset : item.offset + item.size]
-    actual = hash_bytes(data)
-    if actual != item.digest:
-        raise IntegrityError(
-            f"file {path!r} of {name}@{version} cut from its pack hashes to {actual}, not "
-            f"{item.digest}",
-            details={"path": path, "expected": item.digest, "actual": actual},
-        )
+    item = service.stored_file(f"{name}@{version}", path)
+    if item.pack is None:
+        return stream_object(service.store.objects, item.digest, item.size, path)
+    # A small file lives in a pack: cut out and checked against its own digest.
     return Response(
-        data, media_type="application/octet-stream", headers={DIGEST_HEADER: item.digest}
+        service.packed_bytes(item),
+        media_type="application/octet-stream",
+        headers={DIGEST_HEADER: item.digest},
     )
 
 
