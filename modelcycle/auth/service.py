@@ -15,6 +15,7 @@ from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 from modelcycle._internal.clock import now_ms
 from modelcycle.auth import _audit, _hashing, _tokens
 from modelcycle.auth import _validation as check
+from modelcycle.auth._failures import FailedSecrets
 from modelcycle.auth._verified import VERIFIED
 from modelcycle.auth.entities import (
     AuditEvent,
@@ -105,6 +106,7 @@ class AuthService:
         self._store = store
         self._hasher = hasher or _hashing.default_hasher()
         self._clock = clock
+        self._failures = FailedSecrets()
 
     @property
     def store(self) -> Store:
@@ -285,6 +287,8 @@ class AuthService:
         The token's row is read on every call (one primary-key lookup), so a revoked token, a
         disabled user or a new role takes effect on the next request. The argon2 check of the
         secret runs once per token and process; later calls compare against what it verified.
+        After 10 wrong secrets for one token id within a minute, further attempts on that id
+        are refused without the argon2 check until the minute has passed (``_failures``).
 
         Raises:
             Unauthenticated: the token is malformed, unknown, revoked, its secret is wrong or
@@ -299,7 +303,11 @@ class AuthService:
             raise Unauthenticated(_REFUSED)
         fingerprint = _tokens.fingerprint(token)
         if not VERIFIED.verified(fingerprint, row.secret_hash):
+            now = self._clock()
+            if self._failures.locked(parsed.token_id, now):
+                raise Unauthenticated(_REFUSED)
             if not _hashing.matches(self._hasher, row.secret_hash, parsed.secret):
+                self._failures.failed(parsed.token_id, now)
                 raise Unauthenticated(_REFUSED)
             VERIFIED.remember(fingerprint, row.secret_hash)
         self._touch(parsed.token_id, row.last_used_at)

@@ -230,3 +230,39 @@ def test_production_hasher_is_argon2id_with_default_costs(store: Store) -> None:
         stored = connection.execute(select(api_tokens.c.secret_hash)).scalar_one()
     assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     assert service.authenticate(token).user == "alice"
+
+
+def _wrong_secret(token: str) -> str:
+    return token[:-1] + ("A" if token[-1] != "A" else "B")
+
+
+def test_guessing_a_secret_is_cut_off_before_argon2(
+    auth: AuthService, make_user: MakeUser, hasher: CountingHasher, clock: FakeClock
+) -> None:
+    """Ten wrong secrets for one token id within a minute: further attempts on that id are
+    refused without an argon2 check until the minute has passed."""
+    token, other = make_user("alice"), make_user("bob")
+    for _ in range(10):
+        with pytest.raises(Unauthenticated):
+            auth.authenticate(_wrong_secret(token))
+    checked = hasher.verifications
+    for attempt in (_wrong_secret(token), token):  # the right secret waits too: never checked
+        with pytest.raises(Unauthenticated):
+            auth.authenticate(attempt)
+    assert hasher.verifications == checked
+    assert auth.authenticate(other).user == "bob"  # another id is not affected
+    clock.advance(61)
+    assert auth.authenticate(token).user == "alice"
+    assert hasher.verifications == checked + 2
+
+
+def test_a_token_verified_before_the_guessing_keeps_working(
+    auth: AuthService, make_user: MakeUser, hasher: CountingHasher
+) -> None:
+    token = make_user("alice")
+    assert auth.authenticate(token).user == "alice"
+    for _ in range(12):
+        with pytest.raises(Unauthenticated):
+            auth.authenticate(_wrong_secret(token))
+    assert hasher.verifications == 11  # the first check and ten wrong ones; two refused unchecked
+    assert auth.authenticate(token).user == "alice"
