@@ -11,6 +11,8 @@ EVIDENTLY_VENV := .bench-venvs/evidently
 STAMP_PEER_EVIDENTLY := $(EVIDENTLY_VENV)/.installed
 DVC_VENV := .bench-venvs/dvc
 STAMP_PEER_DVC := $(DVC_VENV)/.installed
+SERVE_VENV := .bench-venvs/modelcycle-serve
+STAMP_SERVE := $(SERVE_VENV)/.installed
 BENCH_ARGS ?=
 PYTEST_ARGS ?=
 
@@ -58,6 +60,16 @@ $(STAMP_PEER_EVIDENTLY):
 	$(EVIDENTLY_VENV)/bin/python -m pip install -q 'evidently==0.7.*' 'pandas<3' pyarrow
 	touch $@
 
+# What a deployment installs to serve a model (the extras of an exported image, plus onnxruntime
+# for --runtime onnx): bench_serving runs `modelcycle serve` from here, as MLflow runs from its own
+# venv, so neither server pays for the other's or our test tools' imports. Editable: same code.
+$(STAMP_SERVE): pyproject.toml
+	rm -rf $(SERVE_VENV)
+	$(PYTHON) -m venv $(SERVE_VENV)
+	$(SERVE_VENV)/bin/python -m pip install -q --upgrade pip
+	$(SERVE_VENV)/bin/python -m pip install -q -e '.[sklearn,server,onnx]'
+	touch $@
+
 $(STAMP_PEER_DVC):
 	rm -rf $(DVC_VENV)
 	$(PYTHON) -m venv $(DVC_VENV)
@@ -66,7 +78,7 @@ $(STAMP_PEER_DVC):
 	touch $@
 
 # BENCH_ARGS=--quick runs the small smoke version; BENCH_ARGS=tracking picks one benchmark.
-bench: $(STAMP_BENCH) $(STAMP_PEER_MLFLOW) $(STAMP_PEER_EVIDENTLY) $(STAMP_PEER_DVC)
+bench: $(STAMP_BENCH) $(STAMP_PEER_MLFLOW) $(STAMP_PEER_EVIDENTLY) $(STAMP_PEER_DVC) $(STAMP_SERVE)
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 lint: $(STAMP_TEST)

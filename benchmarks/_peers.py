@@ -65,6 +65,9 @@ class Peer:
 
 
 MLFLOW = Peer(name="mlflow", distribution="mlflow")
+SERVING = Peer(name="modelcycle-serve", distribution="modelcycle")
+"""modelcycle as a deployment installs it (``.[sklearn,server,onnx]``, editable): what
+``modelcycle serve`` is measured in, without the test and benchmark tools of the project venv."""
 
 # Peers that phone home on import or on every run would spend their time on network time-outs
 # here (no internet); turning telemetry off measures the tool, not the firewall.
