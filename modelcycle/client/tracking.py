@@ -69,11 +69,31 @@ class HttpTrackingService(HttpService, BaseTrackingService):
         return Experiment.model_validate_json(self._http.request("PUT", path).content)
 
     def list_experiments(
-        self, *, limit: int = 100, page_token: str | None = None
+        self, *, limit: int = 100, page_token: str | None = None, include_deleted: bool = False
     ) -> ExperimentPage:
-        params = query(limit=limit, page_token=page_token)
+        params = query(limit=limit, page_token=page_token, include_deleted=include_deleted or None)
         answer = self._http.request("GET", "/experiments", params=params)
         return ExperimentPage.model_validate_json(answer.content)
+
+    # Rename, delete and restore address the experiment by id (a name is looked up first), so
+    # each is safe to send again: a retry finds the work done and changes nothing.
+
+    def rename_experiment(self, name_or_id: str | int, new_name: str) -> Experiment:
+        path = f"/experiments/{self._experiment_id(name_or_id)}"
+        answer = self._http.request("PATCH", path, json={"name": new_name})
+        return Experiment.model_validate_json(answer.content)
+
+    def delete_experiment(self, name_or_id: str | int) -> Experiment:
+        path = f"/experiments/{self._experiment_id(name_or_id)}"
+        return Experiment.model_validate_json(self._http.request("DELETE", path).content)
+
+    def restore_experiment(self, name_or_id: str | int) -> Experiment:
+        path = f"/experiments/{self._experiment_id(name_or_id)}/restore"
+        answer = self._http.request("POST", path, headers=once())
+        return Experiment.model_validate_json(answer.content)
+
+    def _experiment_id(self, name_or_id: str | int) -> int:
+        return name_or_id if isinstance(name_or_id, int) else self.get_experiment(name_or_id).id
 
     # -- runs --------------------------------------------------------------------------------
 

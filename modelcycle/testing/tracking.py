@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from modelcycle.errors import AlreadyExists, InvalidInput, NotFound
-from modelcycle.tracking._base import BaseTrackingService
+from modelcycle.tracking._base import DEFAULT_EXPERIMENT, BaseTrackingService
 from modelcycle.tracking.entities import RunInput, RunStatus
 
 
@@ -332,7 +332,163 @@ class SearchContract:
         assert "a" not in self._names(service)
 
 
+class ExperimentLifecycleContract:
+    """Rename, delete (soft) and restore, as MLflow users know them."""
+
+    def _search(self, service: BaseTrackingService, ids: list[int] | None = None) -> set[str]:
+        return {run.id for run in service.search_runs(ids).runs}
+
+    def test_rename_keeps_the_id_and_the_runs(self, service: BaseTrackingService) -> None:
+        run_id = _run(service, "churn")
+        old = service.get_experiment("churn")
+        renamed = service.rename_experiment("churn", "churn-2024")
+        assert (renamed.id, renamed.name, renamed.created_at) == (
+            old.id,
+            "churn-2024",
+            old.created_at,
+        )
+        assert service.get_experiment("churn-2024") == renamed
+        with pytest.raises(NotFound, match="churn"):
+            service.get_experiment("churn")
+        assert service.get_run(run_id).experiment == "churn-2024"
+        assert self._search(service, [old.id]) == {run_id}
+        # By id too; the same name again changes nothing (a retried rename succeeds).
+        assert service.rename_experiment(old.id, "churn-2024") == renamed
+        assert service.rename_experiment(old.id, "churn").name == "churn"
+
+    def test_rename_to_a_taken_or_bad_name_changes_nothing(
+        self, service: BaseTrackingService
+    ) -> None:
+        service.create_experiment("a")
+        service.create_experiment("b")
+        with pytest.raises(AlreadyExists, match="'b'"):
+            service.rename_experiment("a", "b")
+        service.delete_experiment("b")
+        with pytest.raises(AlreadyExists, match="restore") as caught:
+            service.rename_experiment("a", "b")
+        assert caught.value.details["lifecycle_stage"] == "deleted"
+        for bad in ("", "   ", "x" * 251):
+            with pytest.raises(InvalidInput, match="name"):  # the server's schema, or ours
+                service.rename_experiment("a", bad)
+        names = [e.name for e in service.list_experiments(include_deleted=True).experiments]
+        assert names == ["a", "b"]
+
+    def test_unknown_experiment_is_not_found(self, service: BaseTrackingService) -> None:
+        for call in (
+            lambda: service.rename_experiment("nope", "other"),
+            lambda: service.delete_experiment("nope"),
+            lambda: service.restore_experiment("nope"),
+        ):
+            with pytest.raises(NotFound, match="nope"):
+                call()
+        with pytest.raises(NotFound):
+            service.delete_experiment(424242)
+
+    def test_delete_hides_the_experiment_and_its_runs(self, service: BaseTrackingService) -> None:
+        gone = _run(service, "scratch")
+        kept = _run(service, "churn")
+        experiment = service.get_experiment("scratch")
+        deleted = service.delete_experiment("scratch")
+        assert (deleted.id, deleted.lifecycle_stage) == (experiment.id, "deleted")
+        assert [e.name for e in service.list_experiments().experiments] == ["churn"]
+        listed = service.list_experiments(include_deleted=True).experiments
+        assert [(e.name, e.lifecycle_stage) for e in listed] == [
+            ("churn", "active"),
+            ("scratch", "deleted"),
+        ]
+        assert service.get_experiment("scratch").lifecycle_stage == "deleted"
+        assert self._search(service) == {kept}
+        assert self._search(service, [experiment.id]) == set()
+        # The run is still there, and says it is deleted, as in MLflow.
+        assert service.get_run(gone).lifecycle_stage == "deleted"
+        assert service.get_run(kept).lifecycle_stage == "active"
+
+    def test_a_deleted_experiment_takes_no_run_and_keeps_its_name(
+        self, service: BaseTrackingService
+    ) -> None:
+        experiment = service.create_experiment("scratch")
+        service.delete_experiment(experiment.id)
+        with pytest.raises(InvalidInput, match="'scratch'.*deleted.*restore") as caught:
+            service.create_run(experiment.id)
+        assert caught.value.details["experiment"] == "scratch"
+        with pytest.raises(AlreadyExists, match="deleted.*restore.*rename"):
+            service.create_experiment("scratch")
+        assert self._search(service) == set()
+        # Renaming it frees the name.
+        service.rename_experiment("scratch", "scratch-old")
+        assert service.create_experiment("scratch").lifecycle_stage == "active"
+
+    def test_restore_brings_back_exactly_the_active_runs(
+        self, service: BaseTrackingService
+    ) -> None:
+        deleted_before = _run(service, "e")
+        active = _run(service, "e")
+        service.delete_run(deleted_before)
+        service.delete_experiment("e")
+        restored = service.restore_experiment("e")
+        assert restored.lifecycle_stage == "active"
+        assert [e.name for e in service.list_experiments().experiments] == ["e"]
+        assert self._search(service) == {active}
+        assert service.get_run(active).lifecycle_stage == "active"
+        assert service.get_run(deleted_before).lifecycle_stage == "deleted"
+        assert service.create_run(restored.id).experiment == "e"
+
+    def test_delete_and_restore_are_idempotent(self, service: BaseTrackingService) -> None:
+        experiment = service.create_experiment("e")
+        assert service.restore_experiment("e") == experiment
+        assert service.delete_experiment("e").lifecycle_stage == "deleted"
+        assert service.delete_experiment(experiment.id).lifecycle_stage == "deleted"
+        assert service.restore_experiment(experiment.id) == experiment
+
+    def test_the_default_experiment_cannot_be_deleted(self, service: BaseTrackingService) -> None:
+        run_id = _run(service, DEFAULT_EXPERIMENT)
+        with pytest.raises(InvalidInput, match="default experiment"):
+            service.delete_experiment(DEFAULT_EXPERIMENT)
+        assert service.get_experiment(DEFAULT_EXPERIMENT).lifecycle_stage == "active"
+        assert self._search(service) == {run_id}
+        # Renamed, it is an ordinary experiment; a deleted one cannot take the default's name.
+        service.rename_experiment(DEFAULT_EXPERIMENT, "old-default")
+        service.delete_experiment("old-default")
+        with pytest.raises(InvalidInput, match="default experiment"):
+            service.rename_experiment("old-default", DEFAULT_EXPERIMENT)
+
+    def test_purge_removes_the_runs_of_deleted_experiments(
+        self, service: BaseTrackingService
+    ) -> None:
+        gone = _run(service, "scratch")
+        kept = _run(service, "churn")
+        service.delete_experiment("scratch")
+        assert service.purge_deleted_runs(dry_run=True) == 1
+        assert service.get_run(gone).lifecycle_stage == "deleted"
+        assert service.purge_deleted_runs() == 1
+        with pytest.raises(NotFound):
+            service.get_run(gone)
+        assert service.get_run(kept).lifecycle_stage == "active"
+        # The experiment stays, deleted; restored, it comes back empty.
+        assert service.restore_experiment("scratch").lifecycle_stage == "active"
+        assert self._search(service, [service.get_experiment("scratch").id]) == set()
+
+    def test_list_pages_with_deleted_ones(self, service: BaseTrackingService) -> None:
+        for name in ["c", "a", "b", "d"]:
+            service.create_experiment(name)
+        service.delete_experiment("b")
+        first = service.list_experiments(limit=2, include_deleted=True)
+        assert [e.name for e in first.experiments] == ["a", "b"]
+        second = service.list_experiments(
+            limit=2, page_token=first.next_page_token, include_deleted=True
+        )
+        assert [e.name for e in second.experiments] == ["c", "d"]
+        assert second.next_page_token is None
+        with pytest.raises(InvalidInput, match="page_token"):
+            service.list_experiments(limit=2, page_token=first.next_page_token)
+
+
 class TrackingContract(
-    ExperimentContract, RunContract, MetricContract, ArtifactContract, SearchContract
+    ExperimentContract,
+    ExperimentLifecycleContract,
+    RunContract,
+    MetricContract,
+    ArtifactContract,
+    SearchContract,
 ):
     """Every tracking contract at once."""

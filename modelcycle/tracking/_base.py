@@ -25,6 +25,9 @@ MetricPoint = tuple[str, float, int, int]
 """``(key, value, step, timestamp_ms)``: the unit of metric logging, kept as a plain tuple because
 millions of them pass through the buffer."""
 
+DEFAULT_EXPERIMENT = "Default"
+"""Where ``start_run()`` without an experiment logs; created on first use, never deleted."""
+
 
 class BaseTrackingService(abc.ABC):
     """Experiments, runs, params, metrics, tags, artifacts and inputs."""
@@ -52,9 +55,73 @@ class BaseTrackingService(abc.ABC):
 
     @abc.abstractmethod
     def list_experiments(
-        self, *, limit: int = 100, page_token: str | None = None
+        self, *, limit: int = 100, page_token: str | None = None, include_deleted: bool = False
     ) -> ExperimentPage:
-        """Active experiments by name, one page at a time."""
+        """Experiments by name, one page at a time: the active ones, and the deleted ones too
+        with ``include_deleted`` (their ``lifecycle_stage`` says which)."""
+
+    @abc.abstractmethod
+    def rename_experiment(self, name_or_id: str | int, new_name: str) -> Experiment:
+        """Give an experiment (active or deleted) a new name; its runs follow it.
+
+        Renaming to the name it already has changes nothing, so a retried rename succeeds.
+
+        Args:
+            name_or_id: the experiment's current name (str) or id (int).
+            new_name: checked as by :meth:`create_experiment`.
+
+        Returns:
+            The experiment under its new name.
+
+        Raises:
+            NotFound: no such experiment.
+            InvalidInput: the new name is empty or too long, or it is the default experiment's
+                name and the experiment is deleted.
+            AlreadyExists: another experiment, active or deleted, has the new name.
+
+        Example:
+            >>> service.rename_experiment("churn", "churn-v1")  # doctest: +SKIP
+        """
+
+    @abc.abstractmethod
+    def delete_experiment(self, name_or_id: str | int) -> Experiment:
+        """Soft-delete an experiment: its ``lifecycle_stage`` becomes ``deleted``.
+
+        It leaves :meth:`list_experiments`, its runs leave :meth:`search_runs` and read as
+        ``deleted`` in :meth:`get_run`, and it accepts no new run, until
+        :meth:`restore_experiment`. Nothing is removed: :meth:`purge_deleted_runs` removes its
+        runs for good. The runs' own lifecycle is not touched, so a restore brings back exactly
+        the runs that were active. Deleting a deleted experiment changes nothing.
+
+        Returns:
+            The experiment, deleted.
+
+        Raises:
+            NotFound: no such experiment.
+            InvalidInput: it is the default experiment (``"Default"``), where ``start_run()``
+                without an experiment logs.
+
+        Example:
+            >>> service.delete_experiment("scratch").lifecycle_stage  # doctest: +SKIP
+            'deleted'
+        """
+
+    @abc.abstractmethod
+    def restore_experiment(self, name_or_id: str | int) -> Experiment:
+        """Make a deleted experiment active again, with every run that was active in it.
+
+        Restoring an active experiment changes nothing.
+
+        Returns:
+            The experiment, active.
+
+        Raises:
+            NotFound: no such experiment.
+
+        Example:
+            >>> service.restore_experiment("scratch").lifecycle_stage  # doctest: +SKIP
+            'active'
+        """
 
     @abc.abstractmethod
     def create_run(
@@ -71,12 +138,14 @@ class BaseTrackingService(abc.ABC):
 
         Raises:
             NotFound: the experiment or the parent run does not exist.
-            InvalidInput: a key or value is malformed.
+            InvalidInput: a key or value is malformed, or the experiment is deleted.
         """
 
     @abc.abstractmethod
     def get_run(self, run_id: str) -> Run:
         """A run with its params, latest metrics, tags, environment and inputs.
+
+        Its ``lifecycle_stage`` is ``deleted`` when the run or its experiment is deleted.
 
         Raises:
             NotFound: no such run.
@@ -107,7 +176,9 @@ class BaseTrackingService(abc.ABC):
 
     @abc.abstractmethod
     def purge_deleted_runs(self, *, dry_run: bool = False) -> int:
-        """Remove deleted runs and everything they logged for good; returns how many.
+        """Remove deleted runs, and every run of a deleted experiment, with everything they
+        logged, for good; returns how many. The deleted experiments themselves stay (restoring
+        one gives it back empty).
 
         With ``dry_run`` nothing is removed and the count says how many would be.
 
@@ -190,7 +261,8 @@ class BaseTrackingService(abc.ABC):
     ) -> RunPage:
         """Runs matching a filter, ordered, one page at a time (see docs/tracking.md).
 
-        ``experiment_ids=None`` searches every experiment.
+        ``experiment_ids=None`` searches every experiment. Deleted runs, and the runs of
+        deleted experiments, are never found.
 
         Raises:
             InvalidInput: the filter or order is malformed (the message points at the token),

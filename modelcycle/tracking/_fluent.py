@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from modelcycle._internal.services import ServiceCache
 from modelcycle.config import current_settings
 from modelcycle.errors import InvalidInput, NotFound
+from modelcycle.tracking._base import DEFAULT_EXPERIMENT
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -21,8 +22,6 @@ if TYPE_CHECKING:
     from modelcycle.tracking._base import BaseTrackingService
     from modelcycle.tracking.entities import ArtifactInfo, Experiment, Run
     from modelcycle.tracking.run import ActiveRun, DatasetReference
-
-DEFAULT_EXPERIMENT = "Default"
 
 
 def _embedded() -> BaseTrackingService:
@@ -199,17 +198,91 @@ def get_experiment(name: str) -> Experiment:
     return tracking_service().get_experiment(name)
 
 
-def list_experiments() -> list[Experiment]:
-    """Every active experiment, by name."""
+def list_experiments(*, include_deleted: bool = False) -> list[Experiment]:
+    """Every active experiment, by name; with ``include_deleted``, the deleted ones too
+    (``.lifecycle_stage`` is ``"active"`` or ``"deleted"``).
+
+    >>> [e.name for e in mc.list_experiments(include_deleted=True)]  # doctest: +SKIP
+    ['Default', 'churn', 'scratch']
+    """
     service = tracking_service()
     found: list[Experiment] = []
     token: str | None = None
     while True:
-        page = service.list_experiments(limit=1000, page_token=token)
+        page = service.list_experiments(
+            limit=1000, page_token=token, include_deleted=include_deleted
+        )
         found.extend(page.experiments)
         token = page.next_page_token
         if token is None:
             return found
+
+
+def rename_experiment(experiment: str | int, new_name: str) -> Experiment:
+    """Rename an experiment (MLflow's ``MlflowClient.rename_experiment``); its runs follow it.
+
+    Args:
+        experiment: its current name, or its id (an int).
+        new_name: 1–250 characters, not used by another experiment, deleted ones included.
+
+    Returns:
+        The experiment under its new name.
+
+    Raises:
+        NotFound: no such experiment.
+        AlreadyExists: another experiment has ``new_name``.
+        InvalidInput: ``new_name`` is empty or too long.
+
+    >>> mc.rename_experiment("churn", "churn-2024")  # doctest: +SKIP
+    """
+    service = tracking_service()
+    renamed = service.rename_experiment(experiment, new_name)
+    # start_run(experiment=old name) must not find the renamed experiment in the cache.
+    for key, experiment_id in list(_experiment_ids.items()):
+        if key[0] is service and (experiment_id == renamed.id or key[1] == new_name):
+            del _experiment_ids[key]
+    return renamed
+
+
+def delete_experiment(experiment: str | int) -> Experiment:
+    """Delete an experiment softly (MLflow's ``delete_experiment``): it leaves
+    :func:`list_experiments`, its runs leave :func:`search_runs`, and it takes no new run, until
+    :func:`restore_experiment`. ``modelcycle gc`` purges its runs for good.
+
+    Args:
+        experiment: its name, or its id (an int).
+
+    Returns:
+        The experiment, its ``lifecycle_stage`` now ``"deleted"``.
+
+    Raises:
+        NotFound: no such experiment.
+        InvalidInput: it is the default experiment, ``"Default"``.
+
+    >>> mc.delete_experiment("scratch").lifecycle_stage  # doctest: +SKIP
+    'deleted'
+    """
+    return tracking_service().delete_experiment(experiment)
+
+
+def restore_experiment(experiment: str | int) -> Experiment:
+    """Bring a deleted experiment back, with the runs that were active in it (MLflow's
+    ``restore_experiment``). Restoring an active experiment changes nothing; one whose runs
+    ``modelcycle gc`` purged comes back empty.
+
+    Args:
+        experiment: its name, or its id (an int).
+
+    Returns:
+        The experiment, its ``lifecycle_stage`` now ``"active"``.
+
+    Raises:
+        NotFound: no such experiment.
+
+    >>> mc.restore_experiment("scratch").lifecycle_stage  # doctest: +SKIP
+    'active'
+    """
+    return tracking_service().restore_experiment(experiment)
 
 
 def search_runs(

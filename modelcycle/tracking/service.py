@@ -41,7 +41,7 @@ from modelcycle.store.tables import (
 from modelcycle.store.tables import params as params_table
 from modelcycle.store.tables import tags as tags_table
 from modelcycle.tracking import _artifacts
-from modelcycle.tracking._base import BaseTrackingService, MetricPoint
+from modelcycle.tracking._base import DEFAULT_EXPERIMENT, BaseTrackingService, MetricPoint
 from modelcycle.tracking._rows import experiment_record, insert_metrics, insert_pairs, load_runs
 from modelcycle.tracking._search import build_search_query
 from modelcycle.tracking._validation import (
@@ -71,6 +71,9 @@ MAX_SEARCH_RESULTS = 50_000
 _SELECT_EXPERIMENT = select(experiments.c.name, experiments.c.lifecycle_stage).where(
     experiments.c.id == bindparam("experiment_id")
 )
+_ACTIVE, _DELETED = "active", "deleted"
+_DELETED_IDS = select(experiments.c.id).where(experiments.c.lifecycle_stage == _DELETED)
+_ANY_DELETED_EXPERIMENT = _DELETED_IDS.limit(1)
 _SELECT_STATUS = select(runs.c.status).where(runs.c.id == bindparam("run_id"))
 _NEW_RUN_COLUMNS = (
     "id", "experiment_id", "name", "status", "start_time", "parent_run_id", "lifecycle_stage",
@@ -110,13 +113,7 @@ class TrackingService(BaseTrackingService):
         checked_tags = tag_values(tags or {})
         created = now_ms()
         with self._store.write() as connection:
-            taken = connection.execute(
-                select(experiments.c.id).where(experiments.c.name == name)
-            ).first()
-            if taken is not None:
-                raise AlreadyExists(
-                    f"experiment {name!r} already exists", details={"experiment": name}
-                )
+            _require_free_name(connection, name)
             experiment_id = connection.execute(
                 insert(experiments)
                 .values(name=name, created_at=created, tags=checked_tags, lifecycle_stage="active")
@@ -127,16 +124,8 @@ class TrackingService(BaseTrackingService):
         )
 
     def get_experiment(self, name_or_id: str | int) -> Experiment:
-        column = experiments.c.id if isinstance(name_or_id, int) else experiments.c.name
         with self._store.read() as connection:
-            row = connection.execute(select(experiments).where(column == name_or_id)).first()
-        if row is None:
-            raise NotFound(
-                f"experiment {name_or_id!r} does not exist; `modelcycle experiments list` shows "
-                "the existing ones, and start_run(experiment=…) creates one.",
-                details={"experiment": name_or_id},
-            )
-        return experiment_record(row)
+            return experiment_record(_experiment_row(connection, name_or_id))
 
     def get_or_create_experiment(self, name: str) -> Experiment:
         try:
@@ -149,24 +138,52 @@ class TrackingService(BaseTrackingService):
             return self.get_experiment(name)
 
     def list_experiments(
-        self, *, limit: int = 100, page_token: str | None = None
+        self, *, limit: int = 100, page_token: str | None = None, include_deleted: bool = False
     ) -> ExperimentPage:
         _check_limit(limit)
-        fingerprint = page_tokens.fingerprint("experiments")
+        fingerprint = page_tokens.fingerprint("experiments", include_deleted)
         offset = page_tokens.decode(page_token, fingerprint)
-        query = (
-            select(experiments)
-            .where(experiments.c.lifecycle_stage == "active")
-            .order_by(experiments.c.name)
-            .limit(limit + 1)
-            .offset(offset)
-        )
+        query = select(experiments).order_by(experiments.c.name).limit(limit + 1).offset(offset)
+        if not include_deleted:
+            query = query.where(experiments.c.lifecycle_stage == _ACTIVE)
         with self._store.read() as connection:
             rows = connection.execute(query).all()
         token = page_tokens.encode(offset + limit, fingerprint) if len(rows) > limit else None
         return ExperimentPage(
             experiments=[experiment_record(r) for r in rows[:limit]], next_page_token=token
         )
+
+    def rename_experiment(self, name_or_id: str | int, new_name: str) -> Experiment:
+        check_name("experiment", new_name)
+        with self._store.write() as connection:
+            row = _experiment_row(connection, name_or_id)
+            if row.name == new_name:  # a retried rename, or nothing to do
+                return experiment_record(row)
+            _require_free_name(connection, new_name)
+            if row.lifecycle_stage == _DELETED and new_name == DEFAULT_EXPERIMENT:
+                raise _default_refused(f"deleted experiment {row.name!r} cannot take that name")
+            connection.execute(
+                update(experiments).where(experiments.c.id == row.id).values(name=new_name)
+            )
+        return experiment_record(row).model_copy(update={"name": new_name})
+
+    def delete_experiment(self, name_or_id: str | int) -> Experiment:
+        return self._set_experiment_stage(name_or_id, _DELETED)
+
+    def restore_experiment(self, name_or_id: str | int) -> Experiment:
+        return self._set_experiment_stage(name_or_id, _ACTIVE)
+
+    def _set_experiment_stage(self, name_or_id: str | int, stage: str) -> Experiment:
+        # Only the experiment's row changes: its runs keep their own stage, and are hidden
+        # through it (search, get_run, purge), so a restore gives back exactly what was active.
+        with self._store.write() as connection:
+            row = _experiment_row(connection, name_or_id)
+            if stage == _DELETED and row.name == DEFAULT_EXPERIMENT:
+                raise _default_refused(f"experiment {row.name!r} cannot be deleted")
+            if row.lifecycle_stage != stage:
+                change = update(experiments).where(experiments.c.id == row.id)
+                connection.execute(change.values(lifecycle_stage=stage))
+        return experiment_record(row).model_copy(update={"lifecycle_stage": stage})
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -189,10 +206,17 @@ class TrackingService(BaseTrackingService):
             experiment = connection.execute(
                 _SELECT_EXPERIMENT, {"experiment_id": experiment_id}
             ).first()
-            if experiment is None or experiment.lifecycle_stage != "active":
+            if experiment is None:
                 raise NotFound(
                     f"experiment id {experiment_id} does not exist",
                     details={"experiment_id": experiment_id},
+                )
+            if experiment.lifecycle_stage != _ACTIVE:
+                raise InvalidInput(
+                    f"experiment {experiment.name!r} (id {experiment_id}) is deleted and "
+                    "accepts no new run: restore it with `modelcycle experiments restore "
+                    f"{experiment.name}` (mc.restore_experiment), or log to another experiment",
+                    details={"experiment": experiment.name, "experiment_id": experiment_id},
                 )
             if parent_run_id is not None:
                 _require_run(connection, parent_run_id)
@@ -208,7 +232,7 @@ class TrackingService(BaseTrackingService):
                         RunStatus.RUNNING.value,
                         started,
                         parent_run_id,
-                        "active",
+                        _ACTIVE,
                         json.dumps(dict(environment or {})),
                     )
                 ],
@@ -231,9 +255,12 @@ class TrackingService(BaseTrackingService):
     def get_run(self, run_id: str) -> Run:
         with self._store.read() as connection:
             loaded = load_runs(connection, [run_id])
-        if not loaded:
-            raise _run_not_found(run_id)
-        return loaded[0]
+            if not loaded:
+                raise _run_not_found(run_id)
+            run = loaded[0]
+            stage = connection.execute(_SELECT_EXPERIMENT, {"experiment_id": run.experiment_id})
+            hidden = stage.one().lifecycle_stage == _DELETED  # with its experiment
+        return run.model_copy(update={"lifecycle_stage": _DELETED}) if hidden else run
 
     def end_run(
         self,
@@ -261,7 +288,9 @@ class TrackingService(BaseTrackingService):
             )
 
     def purge_deleted_runs(self, *, dry_run: bool = False) -> int:
-        deleted = runs.c.lifecycle_stage == "deleted"
+        # A deleted experiment's runs go too (as MLflow's gc does), or deleting an experiment
+        # could never free its artifacts; the experiment's row stays, restorable and empty.
+        deleted = or_(runs.c.lifecycle_stage == _DELETED, runs.c.experiment_id.in_(_DELETED_IDS))
         if dry_run:
             with self._store.read() as connection:
                 return int(
@@ -443,6 +472,9 @@ class TrackingService(BaseTrackingService):
         offset = page_tokens.decode(page_token, fingerprint)
         query = build_search_query(ids, filter, order_by, limit + 1, offset)
         with self._store.read() as connection:
+            # Runs of deleted experiments are hidden; with none (usual), the query is untouched.
+            if connection.execute(_ANY_DELETED_EXPERIMENT).first() is not None:
+                query = query.where(runs.c.experiment_id.not_in(_DELETED_IDS))
             found = list(connection.scalars(query))
             loaded = load_runs(connection, found[:limit])
         token = page_tokens.encode(offset + limit, fingerprint) if len(found) > limit else None
@@ -486,6 +518,44 @@ def _checked_points(points: Iterable[MetricPoint]) -> list[MetricPoint]:
             stamp = metric_step(key, stamp)
         checked.append((key, value, step, stamp))
     return checked
+
+
+def _experiment_row(connection: Connection, name_or_id: str | int) -> Any:
+    """The ``experiments`` row named by its name (str) or id (int), whatever its stage."""
+    column = experiments.c.id if isinstance(name_or_id, int) else experiments.c.name
+    row = connection.execute(select(experiments).where(column == name_or_id)).first()
+    if row is None:
+        raise NotFound(
+            f"experiment {name_or_id!r} does not exist; `modelcycle experiments list --all` "
+            "shows the existing ones, and start_run(experiment=…) creates one.",
+            details={"experiment": name_or_id},
+        )
+    return row
+
+
+def _require_free_name(connection: Connection, name: str) -> None:
+    """Raise ``AlreadyExists`` when an experiment, active or deleted, has this name."""
+    query = select(experiments.c.lifecycle_stage).where(experiments.c.name == name)
+    stage = connection.execute(query).scalar()
+    if stage == _DELETED:
+        raise AlreadyExists(
+            f"experiment {name!r} already exists and is deleted: restore it with `modelcycle "
+            f"experiments restore {name}`, or rename it to free the name with `modelcycle "
+            f"experiments rename {name} NEW_NAME`",
+            details={"experiment": name, "lifecycle_stage": stage},
+        )
+    if stage is not None:
+        raise AlreadyExists(f"experiment {name!r} already exists", details={"experiment": name})
+
+
+def _default_refused(refusal: str) -> InvalidInput:
+    return InvalidInput(
+        f"{refusal}: {DEFAULT_EXPERIMENT!r} is the default experiment, where start_run() "
+        "without an experiment logs, so it is never deleted (as in MLflow). Restore a deleted "
+        "experiment first; to set the default one's runs aside, rename it (a new Default is "
+        "made on first use) or delete the runs.",
+        details={"default_experiment": DEFAULT_EXPERIMENT},
+    )
 
 
 def _run_not_found(run_id: str) -> NotFound:

@@ -49,6 +49,12 @@ class ExperimentCreate(_Body):
     tags: dict[Key, TagValue] = Field(default_factory=dict)
 
 
+class ExperimentUpdate(_Body):
+    """A rename: the experiment's new name."""
+
+    name: Name
+
+
 class RunCreate(_Body):
     experiment_id: Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
     name: Name | None = None
