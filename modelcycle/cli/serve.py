@@ -165,6 +165,10 @@ def serve_model(
         curl -s localhost:8080/invocations -H 'Content-Type: application/json' \\
             -d '{"dataframe_split": {"columns": ["age", "income"], "data": [[31, 2.5]]}}'
     """
+    # Before anything imports pyarrow: its default mimalloc pool keeps what the prediction log's
+    # batches allocated, ~30 MiB more resident after a load; the system allocator gives it back.
+    # Set in the environment, so --workers processes inherit it; a value already set is kept.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     import uvicorn
 
     if (model_uri is None) == (deployment is None):

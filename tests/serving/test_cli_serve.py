@@ -243,3 +243,22 @@ def test_runtime_onnx_for_a_model_without_a_twin_is_refused(classifier: Saved) -
     assert "has no ONNX twin" in result.output and "Serving" not in result.output
     unknown = CliRunner().invoke(app, ["serve", str(classifier.path), "--runtime", "tvm"])
     assert unknown.exit_code == 2 and "'tvm' is not one of" in unknown.output
+
+
+def test_serve_uses_the_system_allocator_for_arrow_unless_told_otherwise(
+    classifier: Saved, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Set before pyarrow is imported, in the environment the --workers processes inherit."""
+    import uvicorn
+
+    started: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **settings: started.append(app))
+    # set, then deleted: the monkeypatch then restores the variable as it was, set or not
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "placeholder")
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL")
+    args = ["serve", str(classifier.path), "--no-log-predictions"]
+    assert CliRunner().invoke(app, args).exit_code == 0 and started
+    assert os.environ["ARROW_DEFAULT_MEMORY_POOL"] == "system"
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+    assert CliRunner().invoke(app, args).exit_code == 0
+    assert os.environ["ARROW_DEFAULT_MEMORY_POOL"] == "jemalloc"
