@@ -1,10 +1,11 @@
 """The ONNX twin: a scikit-learn model converted by skl2onnx when it is saved, so a server can
 answer with onnxruntime alone.
 
-Why it exists: importing scikit-learn 1.9 imports pandas, pyarrow and ``scipy.stats``, and skops
-imports pytest, so a process holding a skops-loaded estimator is ~250 MiB before it serves
-anything. The twin's graph needs NumPy and onnxruntime: ``modelcycle serve --runtime onnx`` runs
-in ~100 MiB and starts in half a second.
+Why it exists: importing scikit-learn 1.9 imports pandas, pyarrow and ``scipy.stats``, and
+importing ``skops.io`` lists every estimator, which imports every scikit-learn module; a process
+holding a skops-loaded estimator is ~220 MiB and ~1.5 s of imports before it serves anything. The
+twin's graph needs NumPy and onnxruntime: ``modelcycle serve --runtime onnx`` runs in ~95 MiB and
+is ready in under a second (``benchmarks/README.md``).
 
 A conversion is kept only when it answers like the model: on the stored input example every label
 is equal and every probability or regression value agrees within a tolerance. A float64 graph is
