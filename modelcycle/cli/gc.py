@@ -52,13 +52,15 @@ def collect_garbage(
         bool,
         typer.Option(
             "--keep-deleted-runs",
-            help="Do not purge runs deleted with `runs delete`; by default they and everything "
-            "they logged are removed for good first, so their artifacts can be swept.",
+            help="Do not purge deleted runs (`runs delete`, and every run of an experiment "
+            "deleted with `experiments delete`); by default they and everything they logged "
+            "are removed for good first, so their artifacts can be swept.",
         ),
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Purge deleted runs, then remove stored objects nothing refers to any more.
+    """Purge deleted runs (and the runs of deleted experiments), then remove stored objects
+    nothing refers to any more. A deleted experiment itself stays: restored, it comes back empty.
 
     Objects left by interrupted writes are removed once older than --min-age.
 
