@@ -182,16 +182,28 @@ def compare_runs(
 
 
 @app.command("delete")
-def delete_run(run_id: RunIdArgument) -> None:
+def delete_run(run_id: RunIdArgument, as_json: JsonFlag = False) -> None:
     """Delete a run: it leaves listings and searches.
 
     Its records and artifacts are kept (`runs show` still finds it by its full id) until
     `modelcycle gc` removes them for good.
+
+    JSON: {"run_id", "name", "experiment", "lifecycle_stage": "deleted"}.
     """
     import modelcycle as mc
 
     run = resolve_run(run_id)
     mc.delete_run(run.id)
+    if as_json:
+        print_json(
+            {
+                "run_id": run.id,
+                "name": run.name,
+                "experiment": run.experiment,
+                "lifecycle_stage": "deleted",
+            }
+        )
+        return
     console().print(
         f"Deleted run {run.id} ({run.name}) of experiment {run.experiment!r}.",
         markup=False,

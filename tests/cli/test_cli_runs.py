@@ -297,6 +297,11 @@ def test_delete_hides_the_run(invoke: Invoke, make_run: MakeRun) -> None:
     assert [r["id"] for r in listed["runs"]] == [kept]
     shown = json.loads(invoke("runs", "show", doomed, "--json").stdout)
     assert shown["lifecycle_stage"] == "deleted"
+    also = make_run(name="also")
+    answer = json.loads(invoke("runs", "delete", also, "--json").stdout)
+    assert answer == {
+        "run_id": also, "name": "also", "experiment": "exp", "lifecycle_stage": "deleted"
+    }  # fmt: skip
 
 
 def test_delete_unknown_run_exits_3(invoke: Invoke, make_run: MakeRun) -> None:
