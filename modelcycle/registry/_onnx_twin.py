@@ -8,9 +8,12 @@ twin's graph needs NumPy and onnxruntime: ``modelcycle serve --runtime onnx`` ru
 is ready in under a second (``benchmarks/README.md``).
 
 A conversion is kept only when it answers like the model: on the stored input example every label
-is equal and every probability or regression value agrees within a tolerance. A float64 graph is
-tried first (it agrees to ~1e-12); converters without float64 kernels (tree ensembles) fall back to
-float32. The twin's file is listed in the manifest with its digest, like every payload file.
+is equal and every probability or regression value agrees within a tolerance. A model whose inputs
+are all numeric is first converted to take one tensor (the serving fast path); any model can take
+one input per column, strings included (a pipeline that one-hot encodes a ``plan`` column, say).
+Each layout is tried as a float64 graph first (it agrees to ~1e-12), then as float32 for the
+converters without float64 kernels (tree ensembles, string encoders). The twin's file is listed in
+the manifest with its digest, like every payload file.
 
 What the check cannot promise: tree ensembles compare their thresholds in float32 in ONNX, so a
 row within float32 rounding of a split can fall on the other side, and exactly tied class
@@ -54,6 +57,8 @@ class OnnxTwin(BaseModel):
     """The graph's payload path (``onnx/model.onnx``)."""
     dtype: Literal["float64", "float32"]
     """The precision the graph computes in."""
+    layout: Literal["tensor", "columns"] = "tensor"
+    """One float tensor for all inputs, or one graph input per column (named as the column)."""
     options: dict[str, Any]
     """The onnx flavor's options: class labels and whether probabilities are served."""
     max_difference: float
@@ -98,13 +103,7 @@ def write_onnx_twin(
             "own predictions on it before it is kept",
             details={"problem": "onnx_twin"},
         )
-    non_numeric = [column for column in signature.inputs if not column.is_numeric]
-    if non_numeric:
-        raise InvalidInput(
-            f"onnx=True needs numeric inputs (one float tensor); column "
-            f"{non_numeric[0].name!r} is {non_numeric[0].dtype}",
-            details={"column": non_numeric[0].name, "problem": "onnx_twin"},
-        )
+    _check_columns(signature, example)
     try:
         import skl2onnx
     except ImportError as exc:
@@ -118,22 +117,25 @@ def write_onnx_twin(
     options = {"classes": flavor.classes(model), "probabilities": native_proba is not None}
     target = directory / TWIN_DIR
     failures = []
-    for dtype in ("float64", "float32"):
+    layouts = ("tensor", "columns") if signature.all_numeric else ("columns",)
+    for layout, dtype in [(layout, dtype) for layout in layouts for dtype in _DTYPES]:
+        attempt = f"{dtype} {layout}"
         target.mkdir(exist_ok=True)
         try:
-            graph = _convert(model, len(signature.inputs), dtype, native_proba is not None)
+            graph = _convert(model, signature, layout, dtype, native_proba is not None)
             difference = _compare(
                 graph, target, options, example, native_labels, native_proba, dtype
             )
         except _Disagrees as exc:
-            failures.append(f"{dtype}: {exc}")
+            failures.append(f"{attempt}: {exc}")
             continue
         except Exception as exc:  # noqa: BLE001 - skl2onnx and onnxruntime raise many types
-            failures.append(f"{dtype}: {type(exc).__name__}: {str(exc)[:300]}")
+            failures.append(f"{attempt}: {type(exc).__name__}: {str(exc)[:300]}")
             continue
         return OnnxTwin(
             path=TWIN_PATH,
             dtype=dtype,  # type: ignore[arg-type]
+            layout=layout,  # type: ignore[arg-type]
             options=options,
             max_difference=difference,
             converter=f"skl2onnx=={skl2onnx.__version__}",
@@ -148,23 +150,50 @@ def write_onnx_twin(
     )
 
 
+_DTYPES = ("float64", "float32")
+_TEXT_DTYPES = frozenset(("string", "category"))
+
+
 class _Disagrees(Exception):
     """The graph converted and ran, but its answers differ from the model's."""
 
 
-def _convert(model: Any, width: int, dtype: str, classifier_proba: bool) -> Any:
-    from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+def _check_columns(signature: Signature, example: pd.DataFrame) -> None:
+    """Refuse inputs no ONNX tensor carries here: dates, and object columns of non-strings."""
+    for column in signature.inputs:
+        if column.is_numeric or column.dtype in _TEXT_DTYPES:
+            continue
+        if column.dtype == "object" and all(
+            isinstance(value, str) for value in example[column.name].dropna()
+        ):
+            continue
+        raise InvalidInput(
+            f"onnx=True takes numeric and string columns; column {column.name!r} is "
+            f"{column.dtype}",
+            details={"column": column.name, "problem": "onnx_twin"},
+        )
 
-    tensor = DoubleTensorType if dtype == "float64" else FloatTensorType
+
+def _convert(
+    model: Any, signature: Signature, layout: str, dtype: str, classifier_proba: bool
+) -> Any:
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType, StringTensorType
+
+    number = DoubleTensorType if dtype == "float64" else FloatTensorType
+    if layout == "tensor":
+        inputs = [("input", number([None, len(signature.inputs)]))]
+    else:
+        inputs = [
+            (column.name, (number if column.is_numeric else StringTensorType)([None, 1]))
+            for column in signature.inputs
+        ]
     # Probabilities as one float tensor, not skl2onnx's default list of {class: p} maps:
     # one array per call instead of a dict per row.
     options = {id(model): {"zipmap": False}} if classifier_proba else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return convert_sklearn(
-            model, initial_types=[("input", tensor([None, width]))], options=options
-        )
+        return convert_sklearn(model, initial_types=inputs, options=options)
 
 
 def _compare(

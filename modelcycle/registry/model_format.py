@@ -525,7 +525,7 @@ def _require_twin(manifest: ModelManifest, what: str) -> OnnxTwin:
     if manifest.onnx_twin is None:
         raise InvalidInput(
             f"{what} has no ONNX twin; save or register it with onnx=True (scikit-learn "
-            "models with numeric inputs), or use the native runtime",
+            "models with numeric and string inputs), or use the native runtime",
             details={"runtime": "onnx"},
         )
     return manifest.onnx_twin

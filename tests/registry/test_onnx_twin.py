@@ -95,6 +95,7 @@ def test_float64_graphs_agree_to_rounding_and_tree_boosting_falls_back_to_float3
     exact = save_model(logistic, tmp_path / "lr", input_example=TRAIN.head(20), onnx=True)
     assert exact.onnx_twin is not None
     assert exact.onnx_twin.dtype == "float64" and exact.onnx_twin.max_difference < 1e-12
+    assert exact.onnx_twin.layout == "tensor"  # all numeric: the one-array fast path
     # onnxruntime has no float64 kernel for skl2onnx's gradient-boosting graph.
     boosted = GradientBoostingClassifier(n_estimators=10, random_state=0).fit(
         TRAIN, _binary(TRAIN)
@@ -110,15 +111,30 @@ def test_a_twin_needs_an_input_example(tmp_path: Path) -> None:
     assert not (tmp_path / "m").exists()
 
 
-def test_a_twin_needs_numeric_inputs(tmp_path: Path) -> None:
-    frame = TRAIN.assign(plan=np.where(TRAIN["a"] > 0, "pro", "free"))
+def test_string_columns_get_one_graph_input_each(tmp_path: Path) -> None:
     from sklearn.compose import make_column_transformer
 
+    frame = TRAIN.assign(plan=np.where(TRAIN["a"] > 0, "pro", "free"))
     model = make_pipeline(
-        make_column_transformer((OneHotEncoder(), ["plan"]), remainder="passthrough"),
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["plan"]), remainder="passthrough"
+        ),
         LogisticRegression(),
     ).fit(frame, _binary(TRAIN))
-    with pytest.raises(InvalidInput, match="column 'plan'"):
+    manifest = save_model(model, tmp_path / "m", input_example=frame.head(20), onnx=True)
+    assert manifest.onnx_twin is not None and manifest.onnx_twin.layout == "columns"
+    twin = load_model(tmp_path / "m", runtime="onnx")
+    unseen = UNSEEN.assign(plan=np.where(UNSEEN["b"] > 1, "gold", "free"))  # "gold": unseen
+    assert twin.predict(unseen).tolist() == model.predict(unseen).tolist()
+    np.testing.assert_allclose(twin.predict_proba(unseen), model.predict_proba(unseen), atol=1e-5)
+
+
+def test_a_date_column_gets_no_twin(tmp_path: Path) -> None:
+    from sklearn.dummy import DummyClassifier
+
+    frame = TRAIN.assign(when=pd.Timestamp("2026-01-01"))
+    model = DummyClassifier().fit(frame, _binary(TRAIN))
+    with pytest.raises(InvalidInput, match="numeric and string columns; column 'when'"):
         save_model(model, tmp_path / "m", input_example=frame.head(5), onnx=True)
     assert not (tmp_path / "m").exists()
 
@@ -136,8 +152,10 @@ def test_a_model_skl2onnx_cannot_convert_is_refused_whole(tmp_path: Path) -> Non
     with pytest.raises(InvalidInput, match="could not be converted to an ONNX twin") as caught:
         save_model(model, tmp_path / "m", input_example=TRAIN.head(5), onnx=True)
     assert [attempt.split(":")[0] for attempt in caught.value.details["attempts"]] == [
-        "float64",
-        "float32",
+        "float64 tensor",
+        "float32 tensor",
+        "float64 columns",
+        "float32 columns",
     ]
     assert not (tmp_path / "m").exists()
     assert list(tmp_path.iterdir()) == []  # the scratch directory is gone too
