@@ -114,7 +114,12 @@ def write_onnx_twin(
 
     native_labels = flavor.predict(model, example)
     native_proba = flavor.predict_proba(model, example)
-    options = {"classes": flavor.classes(model), "probabilities": native_proba is not None}
+    options: dict[str, Any] = {
+        "classes": flavor.classes(model),
+        "probabilities": native_proba is not None,
+    }
+    if native_labels.dtype.kind == "b":
+        options["labels"] = "bool"  # the graph's 0/1 labels are cast back when served
     target = directory / TWIN_DIR
     failures = []
     layouts = ("tensor", "columns") if signature.all_numeric else ("columns",)
@@ -151,6 +156,16 @@ def write_onnx_twin(
 
 
 _DTYPES = ("float64", "float32")
+_KINDS = {
+    "b": "bool",
+    "i": "int",
+    "u": "int",
+    "f": "float",
+    "c": "float",
+    "U": "text",
+    "O": "text",
+}
+"""What a label's numpy kind means to a client: a twin must answer in the same one."""
 _TEXT_DTYPES = frozenset(("string", "category"))
 
 
@@ -214,8 +229,16 @@ def _compare(
     runtime = get_flavor("onnx")
     runtime.save(graph, target)
     loaded = runtime.load(target, options)
+    renamed = [name for name, _ in loaded.inputs if len(loaded.inputs) > 1 and name not in example]
+    if renamed:
+        raise _Disagrees(
+            f"skl2onnx renamed inputs to {', '.join(map(repr, renamed))} (a column named like "
+            "one of its outputs, or with characters it replaces), so they match no column"
+        )
     labels = runtime.predict(loaded, example)
     relative, absolute = _TOLERANCE[dtype]
+    if _KINDS.get(labels.dtype.kind) != _KINDS.get(native_labels.dtype.kind):
+        raise _Disagrees(f"its labels are {labels.dtype}, the model's are {native_labels.dtype}")
     if native_labels.dtype.kind in "fc":
         if not np.allclose(labels, native_labels, rtol=relative, atol=absolute):
             raise _Disagrees(f"predictions differ by up to {_largest(labels, native_labels):g}")

@@ -88,6 +88,18 @@ def test_the_twin_answers_like_the_model(case: str, tmp_path: Path) -> None:
         )
 
 
+def test_a_boolean_classifier_twin_answers_booleans(tmp_path: Path) -> None:
+    """skl2onnx computes boolean classes as 0/1: served as they are, clients would get 1 where
+    the model says true (and True == 1 would hide it from a plain comparison)."""
+    model = LogisticRegression().fit(TRAIN, TRAIN["a"] > 0)
+    save_model(model, tmp_path / "m", input_example=TRAIN.head(20), onnx=True)
+    twin = load_model(tmp_path / "m", runtime="onnx")
+    answers = twin.predict(UNSEEN)
+    assert answers.dtype == np.bool_ and answers.tolist() == model.predict(UNSEEN).tolist()
+    assert twin.predict_array(UNSEEN.to_numpy()).dtype == np.bool_
+    assert twin.classes == [False, True]
+
+
 def test_float64_graphs_agree_to_rounding_and_tree_boosting_falls_back_to_float32(
     tmp_path: Path,
 ) -> None:

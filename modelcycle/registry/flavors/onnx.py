@@ -42,6 +42,8 @@ class OnnxModel:
     label: str
     proba: str | None
     classes: list[Any] | None
+    bool_labels: bool = False
+    """The labels are booleans the graph computes as 0/1 (skl2onnx has no boolean classes)."""
 
 
 class OnnxFlavor:
@@ -87,10 +89,13 @@ class OnnxFlavor:
             )
         ):
             proba = outputs[1].name
-        return OnnxModel(session, inputs, outputs[0].name, proba, options.get("classes"))
+        return OnnxModel(
+            session, inputs, outputs[0].name, proba, options.get("classes"),
+            bool_labels=options.get("labels") == "bool",
+        )  # fmt: skip
 
     def predict(self, raw: OnnxModel, frame: pd.DataFrame) -> np.ndarray:
-        return _flat(raw.session.run([raw.label], _feed(raw, frame))[0])
+        return _labels(raw, raw.session.run([raw.label], _feed(raw, frame))[0])
 
     def predict_array(self, raw: OnnxModel, array: np.ndarray, columns: list[str]) -> np.ndarray:
         if len(raw.inputs) == 1:
@@ -102,7 +107,7 @@ class OnnxFlavor:
                 name: array[:, index[name]].astype(dtype).reshape(-1, 1)
                 for name, dtype in raw.inputs
             }
-        return _flat(raw.session.run([raw.label], feed)[0])
+        return _labels(raw, raw.session.run([raw.label], feed)[0])
 
     def predict_proba(self, raw: OnnxModel, frame: pd.DataFrame) -> np.ndarray | None:
         import numpy as np
@@ -140,12 +145,15 @@ def _feed(raw: OnnxModel, frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return {name: frame[name].to_numpy(dtype=dtype).reshape(-1, 1) for name, dtype in raw.inputs}
 
 
-def _flat(result: Any) -> np.ndarray:
-    """A (rows, 1) output as one value per row, as scikit-learn's predict returns."""
+def _labels(raw: OnnxModel, result: Any) -> np.ndarray:
+    """The label output as scikit-learn's predict returns it: one value per row, booleans for
+    a model whose classes are."""
     import numpy as np
 
     array = np.asarray(result)
-    return array.ravel() if array.ndim == 2 and array.shape[1] == 1 else array
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array.ravel()
+    return array.astype(bool) if raw.bool_labels else array
 
 
 def _graph_classes(model: Any) -> list[Any] | None:
