@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -221,38 +222,48 @@ def _tensor(tensor: Any, index: int) -> tuple[str, np.ndarray]:
     return name, array.reshape(shape)
 
 
-_JSON_KINDS = {"BOOL": "b", "BYTES": "U"}
-"""The numpy kind JSON values must parse to for a datatype; integers take ``i`` (and integral
-``f``: ``2.0``), floats ``i`` or ``f``. Anything else would be converted silently by numpy
-(``"x"`` as BOOL is True, ``1.5`` as INT64 is 1, ``"1"`` as FP64 is 1.0), so it is refused."""
+_JSON_TYPES: dict[str, tuple[type, ...]] = {"BOOL": (bool,), "BYTES": (str,)}
+"""The JSON values each datatype takes; integers take ``int`` (and integral floats: ``2.0``),
+floats ``int`` or ``float``, never ``bool``. numpy would convert anything else silently
+(``"x"`` as BOOL is True, 1.5 as INT64 is 1, ``"1"`` as FP64 is 1.0, ``true`` as FP64 is 1.0), so
+it is refused."""
 
 
 def _typed(data: list[Any], datatype: str, dtype: Any, where: str, name: str) -> np.ndarray:
-    """``data`` as ``dtype``, refused unless its JSON values are of the datatype's kind."""
+    """``data`` as ``dtype``, refused unless every JSON value is of the datatype's kind and, for
+    integers, within its range."""
     details = {"input": name, "datatype": datatype}
     try:
         parsed = np.asarray(data)
-        kind = parsed.dtype.kind
-        if datatype in _JSON_KINDS:
-            expected = "booleans" if datatype == "BOOL" else "strings"
-            if parsed.size and kind != _JSON_KINDS[datatype]:
-                raise InvalidInput(f"{where}: {datatype} data must be {expected}", details=details)
+        if datatype in _JSON_TYPES:
+            accepted = _JSON_TYPES[datatype]
+            if not all(type(value) in accepted for value in _json_values(data)):
+                wanted = "booleans" if datatype == "BOOL" else "strings"
+                raise InvalidInput(f"{where}: {datatype} data must be {wanted}", details=details)
             return parsed.astype(dtype)
         integer = datatype.startswith(("INT", "UINT"))
+        kind = parsed.dtype.kind
         if parsed.size and (
-            kind not in "iuf" or (integer and kind == "f" and not _integral(parsed))
+            kind not in "iuf"
+            or any(type(value) is bool for value in _json_values(data))
+            or (integer and kind == "f" and not _integral(parsed))
         ):
             wanted = "integers" if integer else "numbers"
             raise InvalidInput(
-                f"{where}: {datatype} data must be {wanted}, got {parsed.dtype.name} values",
+                f"{where}: {datatype} data must be {wanted}, got "
+                f"{'booleans among them' if kind in 'iuf' else parsed.dtype.name + ' values'}",
                 details=details,
             )
-        # A value beyond the datatype's range (1e10 as FP16, 300 as UINT8) is the client's
-        # error, not a wrapped-around value or a warning.
+        # A value beyond the datatype's range (1e10 as FP16, 300 or 300.0 as UINT8) is the
+        # client's error, not a wrapped-around value or a warning.
         with np.errstate(over="raise", invalid="raise"):
-            if integer and kind in "iu":
+            if integer and parsed.size:
                 info = np.iinfo(dtype)
-                if parsed.size and (parsed.min() < info.min or parsed.max() > info.max):
+                if kind == "f":  # the JSON numbers: exact beyond 2**53, where floats round
+                    low, high = min(_json_values(data)), max(_json_values(data))
+                else:
+                    low, high = parsed.min(), parsed.max()
+                if low < info.min or high > info.max:
                     raise OverflowError(f"values outside [{info.min}, {info.max}]")
             return parsed.astype(dtype, copy=False)
     except InvalidInput:
@@ -261,6 +272,18 @@ def _typed(data: list[Any], datatype: str, dtype: Any, where: str, name: str) ->
         raise InvalidInput(
             f"{where}: its data do not fit the datatype {datatype}: {exc}", details=details
         ) from None
+
+
+def _json_values(data: list[Any]) -> Iterator[Any]:
+    """The JSON values of a (possibly nested) ``data`` array, as parsed: their Python types tell
+    ``true`` from 1, which the array numpy built from them no longer does."""
+    stack = [data]
+    while stack:
+        for value in stack.pop():
+            if isinstance(value, list):
+                stack.append(value)
+            else:
+                yield value
 
 
 def _integral(values: np.ndarray) -> bool:

@@ -194,6 +194,24 @@ V2_BAD: dict[str, tuple[str, Any, int, list[str]]] = {
         400,
         ["'x'", "BYTES data must be strings"],
     ),
+    "a number among BYTES": (
+        "/v2/models/churn/infer",
+        {"inputs": [{"name": "x", "shape": [2], "datatype": "BYTES", "data": ["a", 1]}]},
+        400,
+        ["'x'", "BYTES data must be strings"],
+    ),
+    "a boolean among FP64 numbers": (
+        "/v2/models/churn/infer",
+        {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP64", "data": [1.0, True, 2]}]},
+        400,
+        ["'x'", "booleans among them"],
+    ),
+    "an integral float beyond INT8": (
+        "/v2/models/churn/infer",
+        {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "INT8", "data": [1, 300.0, 2]}]},
+        400,
+        ["'x'", "INT8", "[-128, 127]"],
+    ),
     "matrix of the wrong width": (
         "/v2/models/churn/infer",
         {"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP64", "data": [1, 2]}]},
