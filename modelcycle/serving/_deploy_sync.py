@@ -219,16 +219,26 @@ class DeploymentSync:
 
     def _loop(self) -> None:
         next_flush = time.monotonic() + self.flush_interval_s
+        refusal: str | None = None
         while not self._stop.wait(self.poll_interval_s):
+            # A routing that cannot be loaded (a changed file, a version without what this
+            # server needs) leaves the current one serving: its traffic is still flushed and
+            # its canary still judged below, and the cause is logged once, not on every beat.
             try:
                 self.refresh()
-                if time.monotonic() >= next_flush:
-                    next_flush = time.monotonic() + self.flush_interval_s
+                refusal = None
+            except Exception as error:  # the next beat tries again
+                if str(error) != refusal:
+                    refusal = str(error)
+                    _log.warning("deployment %s: keeps its routing: %s", self.name, error)
+            if time.monotonic() >= next_flush:
+                next_flush = time.monotonic() + self.flush_interval_s
+                try:
                     self.flush()
                     self.judge()
                     self._prune()
-            except Exception as error:  # the next beat tries again; serving goes on
-                _log.warning("deployment %s: sync failed: %s", self.name, error)
+                except Exception as error:  # the next flush tries again; serving goes on
+                    _log.warning("deployment %s: traffic flush failed: %s", self.name, error)
 
     def _prune(self) -> None:
         now = time.monotonic()

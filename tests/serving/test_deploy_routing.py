@@ -242,6 +242,39 @@ async def test_a_version_that_cannot_load_keeps_the_old_routing(
         assert set(await _versions_served(http, 20)) == {1.0}
 
 
+async def test_traffic_is_flushed_while_a_new_routing_cannot_load(
+    service: DeploymentService, classifier: Saved, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The sync thread keeps flushing the traffic the current routing serves (and judging its
+    canary) while the routing in the store names a version this server cannot load, and says
+    why once, not on every beat."""
+    from modelcycle.errors import IntegrityError
+
+    service.create("d", "models:/churn/1", actor=ACTOR)
+
+    def loader(model: str, version: int) -> object:
+        if version == 2:
+            raise IntegrityError("model.skops changed")
+        return stub_loader(classifier)(model, version)
+
+    app = create_deployment_app(
+        service, "d", loader=loader, poll_interval_s=0.05, flush_interval_s=0.1
+    )
+    service.split("d", "models:/churn/2", 50, actor=ACTOR)
+    with caplog.at_level("WARNING", logger="modelcycle.serving"):
+        async with app.router.lifespan_context(app):
+            async with _client(app) as http:
+                assert (await http.post("/invocations", json=BODY)).status_code == 200
+                for _ in range(100):  # the thread flushes within its 0.1 s interval
+                    if sum(t.requests for t in service.status("d").traffic):
+                        break
+                    await asyncio.sleep(0.05)
+                flushed_while_running = sum(t.requests for t in service.status("d").traffic)
+    assert flushed_while_running == 1
+    refusals = [r for r in caplog.records if "keeps its routing" in r.getMessage()]
+    assert len(refusals) == 1 and "model.skops changed" in refusals[0].getMessage()
+
+
 async def test_lifespan_starts_and_stops_the_sync_thread(
     service: DeploymentService, classifier: Saved
 ) -> None:
