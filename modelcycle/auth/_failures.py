@@ -38,25 +38,26 @@ class FailedSecrets:
         """token id → (first failure's time in ms, failures since)."""
         self._lock = threading.Lock()
 
-    def locked(self, token_id: str, now_ms: int) -> bool:
-        """Whether attempts on ``token_id`` are refused unchecked at ``now_ms``."""
-        with self._lock:
-            entry = self._counts.get(token_id)
-            if entry is None:
-                return False
-            started, failures = entry
-            if now_ms - started >= self._window:
-                del self._counts[token_id]
-                return False
-            return failures >= self._max
-
-    def failed(self, token_id: str, now_ms: int) -> None:
-        """Count one wrong secret for ``token_id``."""
+    def reserve(self, token_id: str, now_ms: int) -> bool:
+        """Whether an attempt on ``token_id`` may run its argon2 check now. An allowed attempt
+        is counted as failed at once, before the check, so concurrent wrong guesses cannot all
+        pass the limit together; :meth:`succeeded` takes the count back."""
         with self._lock:
             started, failures = self._counts.get(token_id, (now_ms, 0))
             if now_ms - started >= self._window:
                 started, failures = now_ms, 0
+            if failures >= self._max:
+                return False
             self._counts.pop(token_id, None)  # re-inserted last: dicts keep insertion order
             self._counts[token_id] = (started, failures + 1)
             while len(self._counts) > self._capacity:
                 del self._counts[next(iter(self._counts))]
+            return True
+
+    def succeeded(self, token_id: str) -> None:
+        """The reserved attempt's secret was right: it was no failure."""
+        with self._lock:
+            entry = self._counts.get(token_id)
+            if entry is not None:
+                started, failures = entry
+                self._counts[token_id] = (started, max(failures - 1, 0))

@@ -303,12 +303,11 @@ class AuthService:
             raise Unauthenticated(_REFUSED)
         fingerprint = _tokens.fingerprint(token)
         if not VERIFIED.verified(fingerprint, row.secret_hash):
-            now = self._clock()
-            if self._failures.locked(parsed.token_id, now):
+            if not self._failures.reserve(parsed.token_id, self._clock()):
                 raise Unauthenticated(_REFUSED)
             if not _hashing.matches(self._hasher, row.secret_hash, parsed.secret):
-                self._failures.failed(parsed.token_id, now)
                 raise Unauthenticated(_REFUSED)
+            self._failures.succeeded(parsed.token_id)
             VERIFIED.remember(fingerprint, row.secret_hash)
         self._touch(parsed.token_id, row.last_used_at)
         return Principal(user=row.name, role=Role.parse(row.role), token_id=parsed.token_id)

@@ -266,3 +266,36 @@ def test_a_token_verified_before_the_guessing_keeps_working(
             auth.authenticate(_wrong_secret(token))
     assert hasher.verifications == 11  # the first check and ten wrong ones; two refused unchecked
     assert auth.authenticate(token).user == "alice"
+
+
+def test_concurrent_guesses_cannot_pass_the_limit_together(store: Store, clock: FakeClock) -> None:
+    """Each attempt is counted before its argon2 check, so 40 wrong guesses at once still run
+    at most ten checks."""
+    import threading
+
+    class SlowCountingHasher(CountingHasher):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lock = threading.Lock()
+
+        def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+            with self.lock:
+                self.verifications += 1
+            return super(CountingHasher, self).verify(hash, password)
+
+    hasher = SlowCountingHasher()
+    auth = AuthService(store, hasher=hasher, clock=clock)
+    token = auth.create_user("alice", "viewer")[1]
+    start = threading.Barrier(40)
+
+    def guess() -> None:
+        start.wait()
+        with pytest.raises(Unauthenticated):
+            auth.authenticate(_wrong_secret(token))
+
+    threads = [threading.Thread(target=guess) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert hasher.verifications <= 10
