@@ -115,12 +115,22 @@ def start_run(
             environment=environment,
         )
 
+    key = (service, experiment_name)
+    cached = key in _experiment_ids
     try:
         record = create()
-    except NotFound:
-        if _experiment_ids.pop((service, experiment_name), None) is None:
+    except (NotFound, InvalidInput):
+        # The cached experiment was purged, or deleted, by another process: look the name up
+        # again (it may name a new experiment now, or the same one, deleted: then it raises).
+        if _experiment_ids.pop(key, None) is None:
             raise
-        record = create()  # the cached experiment was deleted by another process: look again
+        record = create()
+    else:
+        if cached and record.experiment != experiment_name:
+            # Another process renamed the cached experiment: this run must not stay in it.
+            service.delete_run(record.id)
+            del _experiment_ids[key]
+            record = create()
     run = ActiveRun(service, record, settings.tracking, on_end=_forget)
     _active_runs.set((*stack, run))
     return run

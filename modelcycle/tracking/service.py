@@ -71,6 +71,9 @@ MAX_SEARCH_RESULTS = 50_000
 _SELECT_EXPERIMENT = select(experiments.c.name, experiments.c.lifecycle_stage).where(
     experiments.c.id == bindparam("experiment_id")
 )
+# A new run holds its experiment's row (FOR SHARE on PostgreSQL) until it commits, so a delete
+# of the experiment waits for it, or it sees the delete: a run never lands in a deleted one.
+_SELECT_EXPERIMENT_SHARED = _SELECT_EXPERIMENT.with_for_update(read=True)
 _ACTIVE, _DELETED = "active", "deleted"
 _DELETED_IDS = select(experiments.c.id).where(experiments.c.lifecycle_stage == _DELETED)
 _ANY_DELETED_EXPERIMENT = _DELETED_IDS.limit(1)
@@ -156,7 +159,7 @@ class TrackingService(BaseTrackingService):
     def rename_experiment(self, name_or_id: str | int, new_name: str) -> Experiment:
         check_name("experiment", new_name)
         with self._store.write() as connection:
-            row = _experiment_row(connection, name_or_id)
+            row = _experiment_row(connection, name_or_id, for_update=True)
             if row.name == new_name:  # a retried rename, or nothing to do
                 return experiment_record(row)
             _require_free_name(connection, new_name)
@@ -177,7 +180,7 @@ class TrackingService(BaseTrackingService):
         # Only the experiment's row changes: its runs keep their own stage, and are hidden
         # through it (search, get_run, purge), so a restore gives back exactly what was active.
         with self._store.write() as connection:
-            row = _experiment_row(connection, name_or_id)
+            row = _experiment_row(connection, name_or_id, for_update=True)
             if stage == _DELETED and row.name == DEFAULT_EXPERIMENT:
                 raise _default_refused(f"experiment {row.name!r} cannot be deleted")
             if row.lifecycle_stage != stage:
@@ -204,7 +207,7 @@ class TrackingService(BaseTrackingService):
         started = now_ms()
         with self._store.write() as connection:
             experiment = connection.execute(
-                _SELECT_EXPERIMENT, {"experiment_id": experiment_id}
+                _SELECT_EXPERIMENT_SHARED, {"experiment_id": experiment_id}
             ).first()
             if experiment is None:
                 raise NotFound(
@@ -520,10 +523,20 @@ def _checked_points(points: Iterable[MetricPoint]) -> list[MetricPoint]:
     return checked
 
 
-def _experiment_row(connection: Connection, name_or_id: str | int) -> Any:
-    """The ``experiments`` row named by its name (str) or id (int), whatever its stage."""
+def _experiment_row(
+    connection: Connection, name_or_id: str | int, *, for_update: bool = False
+) -> Any:
+    """The ``experiments`` row named by its name (str) or id (int), whatever its stage.
+
+    ``for_update`` locks it until the transaction ends (PostgreSQL; SQLite's writes are
+    serialised anyway): a rename and a delete of one experiment at once then see each other,
+    so "Default is never deleted" holds.
+    """
     column = experiments.c.id if isinstance(name_or_id, int) else experiments.c.name
-    row = connection.execute(select(experiments).where(column == name_or_id)).first()
+    row = None
+    if _storable(name_or_id):  # a value no row can hold is no experiment, on every backend
+        query = select(experiments).where(column == name_or_id)
+        row = connection.execute(query.with_for_update() if for_update else query).first()
     if row is None:
         raise NotFound(
             f"experiment {name_or_id!r} does not exist; `modelcycle experiments list --all` "
@@ -531,6 +544,14 @@ def _experiment_row(connection: Connection, name_or_id: str | int) -> Any:
             details={"experiment": name_or_id},
         )
     return row
+
+
+def _storable(name_or_id: str | int) -> bool:
+    """Whether the value fits an experiment's id or name column (PostgreSQL refuses the others
+    with an error where SQLite finds nothing)."""
+    if isinstance(name_or_id, int):
+        return -(2**31) <= name_or_id < 2**31
+    return "\x00" not in name_or_id
 
 
 def _require_free_name(connection: Connection, name: str) -> None:

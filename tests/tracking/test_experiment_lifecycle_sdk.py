@@ -64,3 +64,35 @@ def test_unknown_experiment(mc_home: Path) -> None:
         mc.restore_experiment("nope")
     with pytest.raises(NotFound, match="nope"):
         mc.rename_experiment("nope", "other")
+
+
+def _elsewhere() -> object:
+    """The tracking service another process would use: its changes leave this process's
+    experiment-id cache as it was."""
+    from modelcycle.store import current_store
+    from modelcycle.tracking.service import TrackingService
+
+    return TrackingService(current_store())
+
+
+def test_a_rename_by_another_process_does_not_capture_new_runs(mc_home: Path) -> None:
+    with mc.start_run(experiment="churn") as first:
+        pass
+    _elsewhere().rename_experiment("churn", "churn-2024")  # type: ignore[attr-defined]
+    with mc.start_run(experiment="churn") as second:
+        pass
+    assert mc.get_run(second.id).experiment == "churn"
+    kept = mc.search_runs(experiment="churn-2024")
+    assert kept["run_id"].tolist() == [first.id]  # the stray run made by the stale id is gone
+
+
+def test_a_delete_and_rename_away_by_another_process_frees_the_name(mc_home: Path) -> None:
+    with mc.start_run(experiment="scratch"):
+        pass
+    other = _elsewhere()
+    other.delete_experiment("scratch")  # type: ignore[attr-defined]
+    other.rename_experiment("scratch", "scratch-old")  # type: ignore[attr-defined]
+    with mc.start_run(experiment="scratch") as fresh:
+        pass
+    assert mc.get_run(fresh.id).experiment == "scratch"
+    assert mc.get_experiment("scratch").lifecycle_stage == "active"
