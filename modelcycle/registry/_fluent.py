@@ -131,6 +131,13 @@ def register_model(
         run_id = current.id
     refs = None if datasets is None else [_dataset_ref(item) for item in datasets]
     if isinstance(model, str | os.PathLike):
+        if onnx:
+            raise InvalidInput(
+                "onnx=True converts a model object as it is saved; a saved directory is "
+                "registered as it is: save it with save_model(..., onnx=True), or pass the "
+                "fitted model",
+                details={"path": os.fspath(model), "problem": "onnx_twin"},
+            )
         if not Path(model).is_dir():
             raise NotFound(
                 f"no model directory at {os.fspath(model)!r}; pass a fitted model or a "

@@ -257,3 +257,11 @@ def test_a_saved_directory_with_a_twin_copies_and_registers_as_is(
         version = mc.registry.register_model(copy, "churn")
         loaded = mc.registry.load(version.uri, runtime="onnx")
     assert loaded.predict(UNSEEN).tolist() == load_model(twin_dir).predict(UNSEEN).tolist()
+
+
+def test_onnx_true_with_a_saved_directory_is_refused(tmp_path: Path) -> None:
+    save_model(LinearRegression().fit(TRAIN, TRAIN["a"]), tmp_path / "m")
+    with config_context(uri=str(tmp_path / "home")):
+        with pytest.raises(InvalidInput, match="save_model\\(..., onnx=True\\)"):
+            mc.registry.register_model(tmp_path / "m", "plain", onnx=True)
+        assert mc.registry.list_models() == []  # nothing registered
