@@ -23,6 +23,7 @@ wrong, not those rare rows; that is why the twin is opt-in and ``native`` stays 
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -145,9 +146,7 @@ def write_onnx_twin(
             max_difference=difference,
             converter=f"skl2onnx=={skl2onnx.__version__}",
         )
-    for leftover in target.iterdir():
-        leftover.unlink()
-    target.rmdir()
+    shutil.rmtree(target)
     raise InvalidInput(
         f"the {type(model).__qualname__} could not be converted to an ONNX twin that answers "
         f"like it: {'; '.join(failures)}",

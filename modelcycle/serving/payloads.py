@@ -235,9 +235,10 @@ def _typed(data: list[Any], datatype: str, dtype: Any, where: str, name: str) ->
     details = {"input": name, "datatype": datatype}
     try:
         parsed = np.asarray(data)
+        values = list(_json_values(data))  # walked once; their types tell true from 1
         if datatype in _JSON_TYPES:
             accepted = _JSON_TYPES[datatype]
-            if not all(type(value) in accepted for value in _json_values(data)):
+            if not all(type(value) in accepted for value in values):
                 wanted = "booleans" if datatype == "BOOL" else "strings"
                 raise InvalidInput(f"{where}: {datatype} data must be {wanted}", details=details)
             return parsed.astype(dtype)
@@ -245,7 +246,7 @@ def _typed(data: list[Any], datatype: str, dtype: Any, where: str, name: str) ->
         kind = parsed.dtype.kind
         if parsed.size and (
             kind not in "iuf"
-            or any(type(value) is bool for value in _json_values(data))
+            or any(type(value) is bool for value in values)
             or (integer and kind == "f" and not _integral(parsed))
         ):
             wanted = "integers" if integer else "numbers"
@@ -260,7 +261,7 @@ def _typed(data: list[Any], datatype: str, dtype: Any, where: str, name: str) ->
             if integer and parsed.size:
                 info = np.iinfo(dtype)
                 if kind == "f":  # the JSON numbers: exact beyond 2**53, where floats round
-                    low, high = min(_json_values(data)), max(_json_values(data))
+                    low, high = min(values), max(values)
                 else:
                     low, high = parsed.min(), parsed.max()
                 if low < info.min or high > info.max:

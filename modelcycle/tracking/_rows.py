@@ -98,7 +98,11 @@ def load_runs(connection: Connection, run_ids: Sequence[str]) -> list[Run]:
 
 def _load_chunk(connection: Connection, chunk: list[str]) -> dict[str, Run]:
     head = connection.execute(
-        select(runs, experiments.c.name.label("experiment_name"))
+        select(
+            runs,
+            experiments.c.name.label("experiment_name"),
+            experiments.c.lifecycle_stage.label("experiment_stage"),
+        )
         .join(experiments, experiments.c.id == runs.c.experiment_id)
         .where(runs.c.id.in_(chunk))
     ).all()
@@ -128,7 +132,11 @@ def _load_chunk(connection: Connection, chunk: list[str]) -> dict[str, Run]:
             start_time=from_millis(row.start_time),
             end_time=from_millis(row.end_time),
             parent_run_id=row.parent_run_id,
-            lifecycle_stage=row.lifecycle_stage,
+            # A deleted experiment's runs are deleted with it (they keep their own stage, given
+            # back by a restore).
+            lifecycle_stage="deleted"
+            if row.experiment_stage == "deleted"
+            else row.lifecycle_stage,
             environment=row.environment or {},
             inputs=tuple(inputs.get(row.id, ())),
             **by_run[row.id],

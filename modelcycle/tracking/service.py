@@ -258,12 +258,9 @@ class TrackingService(BaseTrackingService):
     def get_run(self, run_id: str) -> Run:
         with self._store.read() as connection:
             loaded = load_runs(connection, [run_id])
-            if not loaded:
-                raise _run_not_found(run_id)
-            run = loaded[0]
-            stage = connection.execute(_SELECT_EXPERIMENT, {"experiment_id": run.experiment_id})
-            hidden = stage.one().lifecycle_stage == _DELETED  # with its experiment
-        return run.model_copy(update={"lifecycle_stage": _DELETED}) if hidden else run
+        if not loaded:
+            raise _run_not_found(run_id)
+        return loaded[0]
 
     def end_run(
         self,

@@ -341,7 +341,10 @@ def test_one_file_is_found_by_its_path_and_cut_from_its_pack_verified(
 
     small = service.stored_file("one@1", "b")
     assert small.pack is not None and service.packed_bytes(small) == b"small b"
-    assert service.stored_file("one@1", "big").pack is None  # its own object: streamed
+    big = service.stored_file("one@1", "big")
+    assert big.pack is None  # its own object: streamed, not cut from a pack
+    with pytest.raises(InvalidInput, match="its own object, not in a pack"):
+        service.packed_bytes(big)
     with pytest.raises(NotFound, match="has no file 'nope'"):
         service.stored_file("one@1", "nope")
     with pytest.raises(NotFound):
